@@ -1,0 +1,54 @@
+"""`sparsenerf`: one command line that does everything the studio does.
+
+Each subcommand is a dataclass (its fields are the options, their docstrings the help) with a
+``run()`` method; tyro generates the parser from them. Heavy imports (torch, PyAV, Open3D, Qt)
+happen inside ``run()``, so ``sparsenerf --help`` is instant.
+
+To add a subcommand: write a module in this package that defines ``COMMAND`` (an annotated
+dataclass type, see ``capture.py``) and list the module in ``_COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Union
+
+_COMMAND_MODULES = (
+    "app.cli.capture",
+    "app.cli.demo",
+)
+
+
+def build_command_type() -> object:
+    """The Union of every subcommand's annotated dataclass, in the order of ``_COMMAND_MODULES``."""
+    commands = tuple(importlib.import_module(m).COMMAND for m in _COMMAND_MODULES)
+    return Union[commands]  # type: ignore[valid-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand. Returns the process exit status."""
+    import tyro
+
+    from devices.errors import InputError, MissingDependencyError
+
+    command = tyro.cli(
+        build_command_type(),  # type: ignore[arg-type]
+        prog="sparsenerf",
+        description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
+        args=argv,
+        config=(tyro.conf.OmitArgPrefixes,),
+    )
+    try:
+        result = command.run()
+    except (InputError, MissingDependencyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Camera axis conventions. Internally every pose is OpenCV camera-to-world (x right, y down, z forward).
+
+OpenGL / nerfstudio / ARKit cameras use x right, y up, looking down -z. The two differ by a flip of
+the camera's y and z axes, which is its own inverse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Right-multiplying a camera-to-world matrix by this flips the camera's y and z axes.
+_FLIP_YZ = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def opencv_to_opengl(c2w: np.ndarray) -> np.ndarray:
+    """Camera-to-world [..., 4, 4] from OpenCV axes to OpenGL axes (same camera, same world)."""
+    return np.asarray(c2w, dtype=np.float64) @ _FLIP_YZ
+
+
+def opengl_to_opencv(c2w: np.ndarray) -> np.ndarray:
+    """Camera-to-world [..., 4, 4] from OpenGL axes to OpenCV axes (same camera, same world)."""
+    return np.asarray(c2w, dtype=np.float64) @ _FLIP_YZ
+
+
+def is_rigid(c2w: np.ndarray, tol: float = 1e-3) -> bool:
+    """True when ``c2w`` [4, 4] is finite, has a rotation block with det +1, and a [0 0 0 1] last row."""
+    m = np.asarray(c2w, dtype=np.float64)
+    if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+        return False
+    r = m[:3, :3]
+    return (
+        np.allclose(r @ r.T, np.eye(3), atol=tol)
+        and abs(np.linalg.det(r) - 1.0) < tol
+        and np.allclose(m[3], [0, 0, 0, 1], atol=tol)
+    )

@@ -1,0 +1,515 @@
+"""The scene folder: the on-disk hand-off from capture/import to training (design.md).
+
+Layout (nerfstudio / instant-ngp compatible)::
+
+    scene/
+      transforms.json     intrinsics, frames[], train/test split, our own keys under "sparsenerf"
+      images/000000.png   colour
+      depth/000000.png    uint16; metric depth in millimetres (depth_unit_scale_factor 0.001), 0 = unknown
+      confidence/         optional uint8 PNGs
+
+Poses are OpenGL camera-to-world in the file (as nerfstudio reads them) and OpenCV in memory.
+Writers stage everything in a hidden sibling folder and rename it into place, so an interrupted
+write never leaves a folder that loads half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from devices.axes import is_rigid, opencv_to_opengl, opengl_to_opencv
+from devices.errors import InputError
+from devices.frame import DepthKind, Frame
+
+TRANSFORMS = "transforms.json"
+FORMAT_VERSION = 1
+METRIC_DEPTH_SCALE = 0.001  # uint16 millimetres -> metres
+_DIST_KEYS = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")  # OpenCV coefficient order
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of one image, with optional OpenCV distortion (k1, k2, p1, p2[, k3..k6])."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+    distortion: tuple[float, ...] | None = None
+
+    @property
+    def K(self) -> np.ndarray:
+        """float64 [3, 3]."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def from_K(cls, K: np.ndarray, width: int, height: int, distortion: np.ndarray | None = None) -> Intrinsics:
+        K = np.asarray(K, dtype=np.float64)
+        dist = None
+        if distortion is not None and np.any(np.asarray(distortion) != 0):
+            dist = tuple(float(v) for v in np.asarray(distortion).ravel())
+        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height), dist)
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """One frame entry of transforms.json, paths relative to the scene root."""
+
+    image_path: str
+    intrinsics: Intrinsics
+    c2w: np.ndarray | None
+    """float64 [4, 4] OpenCV camera-to-world, or None before pose estimation."""
+    depth_path: str | None = None
+    confidence_path: str | None = None
+    depth_scale: float = METRIC_DEPTH_SCALE
+    """Stored uint16 value times this = depth (metres for metric depth)."""
+    timestamp: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SceneFolder:
+    """A scene folder read into memory: metadata eagerly, pixels on demand."""
+
+    root: Path
+    frames: list[SceneFrame]
+    depth_kind: DepthKind = DepthKind.METRIC
+    sensor: str = "unknown"
+    ranking_window: tuple[int, int] | None = None
+    train_ids: list[int] = field(default_factory=list)
+    test_ids: list[int] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def has_poses(self) -> bool:
+        return bool(self.frames) and all(f.c2w is not None for f in self.frames)
+
+    @property
+    def has_depth(self) -> bool:
+        return bool(self.frames) and all(f.depth_path is not None for f in self.frames)
+
+    def load_rgb(self, i: int) -> np.ndarray:
+        """uint8 [H, W, 3] RGB of frame ``i``."""
+        path = self.root / self.frames[i].image_path
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise InputError(path, "cannot be decoded as an image")
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def load_depth(self, i: int) -> np.ndarray | None:
+        """float32 [H, W] depth of frame ``i`` (metres when metric), 0 = unknown; None without depth."""
+        f = self.frames[i]
+        if f.depth_path is None:
+            return None
+        path = self.root / f.depth_path
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise InputError(path, "cannot be decoded as a depth image")
+        if raw.dtype != np.uint16 or raw.ndim != 2:
+            raise InputError(path, f"depth must be a single-channel 16-bit PNG, got {raw.dtype} with shape {raw.shape}")
+        return raw.astype(np.float32) * np.float32(f.depth_scale)
+
+    def load_confidence(self, i: int) -> np.ndarray | None:
+        """uint8 [H, W] confidence of frame ``i``, or None."""
+        f = self.frames[i]
+        if f.confidence_path is None:
+            return None
+        path = self.root / f.confidence_path
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise InputError(path, "cannot be decoded as a confidence image")
+        return raw.astype(np.uint8)
+
+    def frame(self, i: int) -> Frame:
+        """Frame ``i`` as the in-memory Frame type."""
+        f = self.frames[i]
+        dist = np.array(f.intrinsics.distortion) if f.intrinsics.distortion else None
+        return Frame(
+            rgb=self.load_rgb(i),
+            depth=self.load_depth(i),
+            K=f.intrinsics.K,
+            c2w=f.c2w,
+            timestamp=f.timestamp or 0.0,
+            depth_kind=self.depth_kind,
+            confidence=self.load_confidence(i),
+            distortion=dist,
+            index=i,
+            meta=dict(f.meta),
+        )
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path, what: str) -> Intrinsics:
+    keys = ("fl_x", "fl_y", "cx", "cy", "w", "h")
+    if all(k in d for k in keys):
+        dist = tuple(float(d.get(k, 0.0)) for k in _DIST_KEYS)
+        if not any(dist):
+            dist = None
+        elif not any(dist[4:]):
+            dist = dist[:5] if dist[4] else dist[:4]
+        try:
+            vals = [float(d[k]) for k in keys]
+        except (TypeError, ValueError) as exc:
+            raise InputError(where, f"{what}: intrinsics are not numbers ({exc})") from None
+        if not all(math.isfinite(v) for v in vals) or vals[0] <= 0 or vals[1] <= 0:
+            raise InputError(where, f"{what}: intrinsics must be finite with positive focal lengths")
+        return Intrinsics(vals[0], vals[1], vals[2], vals[3], int(vals[4]), int(vals[5]), dist)
+    if fallback is None:
+        missing = [k for k in keys if k not in d]
+        raise InputError(where, f"{what}: no intrinsics (missing {', '.join(missing)})")
+    return fallback
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) read from the file header only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception as exc:  # noqa: BLE001 - any decoder error becomes one clear message
+        raise InputError(path, f"cannot be read as an image ({exc.__class__.__name__})") from None
+
+
+def read_scene(root: str | Path, *, check_files: bool = True) -> SceneFolder:
+    """Read ``root/transforms.json``; with ``check_files``, also check every file exists and sizes agree.
+
+    Raises:
+        InputError: naming the file and the problem (missing file, bad JSON, size mismatch,
+            non-finite or non-rigid pose, ...).
+    """
+    root = Path(root)
+    tf_path = root / TRANSFORMS
+    if not root.is_dir():
+        raise InputError(root, "not a folder")
+    if not tf_path.is_file():
+        raise InputError(tf_path, "not found: this folder is not a scene folder")
+    try:
+        doc = json.loads(tf_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(tf_path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise InputError(tf_path, "is not UTF-8 text") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("frames"), list) or not doc["frames"]:
+        raise InputError(tf_path, "has no 'frames' list (or it is empty)")
+
+    ours = doc.get("sparsenerf", {}) if isinstance(doc.get("sparsenerf"), dict) else {}
+    try:
+        depth_kind = DepthKind(ours.get("depth_kind", DepthKind.METRIC.value))
+    except ValueError:
+        raise InputError(tf_path, f"unknown depth_kind {ours.get('depth_kind')!r}") from None
+    shared = _intrinsics_from(doc, None, tf_path, "top level") if "fl_x" in doc else None
+    global_scale = float(doc.get("depth_unit_scale_factor", METRIC_DEPTH_SCALE))
+
+    frames: list[SceneFrame] = []
+    for i, fd in enumerate(doc["frames"]):
+        what = f"frame {i}"
+        if not isinstance(fd, dict) or "file_path" not in fd:
+            raise InputError(tf_path, f"{what} has no file_path")
+        what = f"frame {i} ({fd['file_path']})"
+        intr = _intrinsics_from(fd, shared, tf_path, what)
+        c2w = None
+        if "transform_matrix" in fd:
+            try:
+                m = np.asarray(fd["transform_matrix"], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(tf_path, f"{what}: transform_matrix is not a 4x4 matrix of numbers") from None
+            if m.shape != (4, 4) or not is_rigid(m):
+                raise InputError(tf_path, f"{what}: transform_matrix is not a finite rigid 4x4 transform")
+            c2w = opengl_to_opencv(m)
+        frames.append(
+            SceneFrame(
+                image_path=str(fd["file_path"]),
+                intrinsics=intr,
+                c2w=c2w,
+                depth_path=fd.get("depth_file_path"),
+                confidence_path=fd.get("confidence_file_path"),
+                depth_scale=float(fd.get("depth_unit_scale_factor", global_scale)),
+                timestamp=fd.get("timestamp"),
+                meta=dict(fd.get("sparsenerf", {})),
+            )
+        )
+
+    by_path = {f.image_path: i for i, f in enumerate(frames)}
+    train_ids, test_ids = [], []
+    for key, out in (("train_filenames", train_ids), ("test_filenames", test_ids)):
+        for name in doc.get(key, []):
+            if name not in by_path:
+                raise InputError(tf_path, f"{key} lists {name!r}, which is not a frame")
+            out.append(by_path[name])
+
+    window = ours.get("ranking_window")
+    scene = SceneFolder(
+        root=root,
+        frames=frames,
+        depth_kind=depth_kind,
+        sensor=str(ours.get("sensor", "unknown")),
+        ranking_window=(int(window[0]), int(window[1])) if window else None,
+        train_ids=train_ids,
+        test_ids=test_ids,
+        extra=dict(ours.get("capture", {})),
+    )
+    if check_files:
+        _check_files(scene)
+    return scene
+
+
+def _check_files(scene: SceneFolder) -> None:
+    for f in scene.frames:
+        img = scene.root / f.image_path
+        if not img.is_file():
+            raise InputError(img, "listed in transforms.json but missing")
+        w, h = _image_size(img)
+        if (w, h) != (f.intrinsics.width, f.intrinsics.height):
+            raise InputError(img, f"is {w}x{h} but transforms.json says {f.intrinsics.width}x{f.intrinsics.height}")
+        for rel, kind in ((f.depth_path, "depth"), (f.confidence_path, "confidence")):
+            if rel is None:
+                continue
+            p = scene.root / rel
+            if not p.is_file():
+                raise InputError(p, f"{kind} image listed in transforms.json but missing")
+            dw, dh = _image_size(p)
+            if (dw, dh) != (w, h):
+                raise InputError(p, f"{kind} is {dw}x{dh} but its colour image {f.image_path} is {w}x{h}")
+
+
+# ----------------------------------------------------------------------------------------- writing
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary name and rename; a full disk raises OSError before the rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _encode_png(array: np.ndarray, what: str) -> bytes:
+    ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ValueError(f"could not encode {what} as PNG")
+    return buf.tobytes()
+
+
+def _intrinsics_dict(intr: Intrinsics) -> dict[str, Any]:
+    d: dict[str, Any] = {"fl_x": intr.fx, "fl_y": intr.fy, "cx": intr.cx, "cy": intr.cy, "w": intr.width, "h": intr.height}
+    if intr.distortion:
+        coeffs = list(intr.distortion) + [0.0] * (8 - len(intr.distortion))
+        d["camera_model"] = "FULL_OPENCV" if any(coeffs[5:]) else "OPENCV"
+        d.update({k: float(v) for k, v in zip(_DIST_KEYS, coeffs)})
+    return d
+
+
+def scene_to_json(scene: SceneFolder) -> dict[str, Any]:
+    """The transforms.json document of ``scene`` (poses converted to OpenGL axes)."""
+    doc: dict[str, Any] = {"camera_model": "OPENCV"}
+    intrs = {f.intrinsics for f in scene.frames}
+    shared = len(intrs) == 1
+    if shared:
+        doc.update(_intrinsics_dict(scene.frames[0].intrinsics))
+    if scene.depth_kind is DepthKind.METRIC:
+        doc["depth_unit_scale_factor"] = METRIC_DEPTH_SCALE
+    frames = []
+    for f in scene.frames:
+        fd: dict[str, Any] = {"file_path": f.image_path}
+        if not shared:
+            fd.update(_intrinsics_dict(f.intrinsics))
+        if f.c2w is not None:
+            fd["transform_matrix"] = opencv_to_opengl(f.c2w).tolist()
+        if f.depth_path is not None:
+            fd["depth_file_path"] = f.depth_path
+            if scene.depth_kind is not DepthKind.METRIC:
+                fd["depth_unit_scale_factor"] = f.depth_scale
+        if f.confidence_path is not None:
+            fd["confidence_file_path"] = f.confidence_path
+        if f.timestamp is not None:
+            fd["timestamp"] = f.timestamp
+        if f.meta:
+            fd["sparsenerf"] = f.meta
+        frames.append(fd)
+    doc["frames"] = frames
+    names = [f.image_path for f in scene.frames]
+    if scene.train_ids or scene.test_ids:
+        doc["train_filenames"] = [names[i] for i in scene.train_ids]
+        doc["test_filenames"] = [names[i] for i in scene.test_ids]
+    ours: dict[str, Any] = {"version": FORMAT_VERSION, "sensor": scene.sensor, "depth_kind": scene.depth_kind.value}
+    if scene.ranking_window:
+        ours["ranking_window"] = list(scene.ranking_window)
+    if scene.extra:
+        ours["capture"] = scene.extra
+    doc["sparsenerf"] = ours
+    return doc
+
+
+def write_transforms(scene: SceneFolder, root: Path | None = None) -> None:
+    """Atomically (re)write ``transforms.json`` of ``scene`` in ``root`` (default ``scene.root``)."""
+    root = Path(root or scene.root)
+    text = json.dumps(scene_to_json(scene), indent=2)
+    _write_bytes(root / TRANSFORMS, text.encode())
+
+
+def update_scene(scene: SceneFolder, **changes: Any) -> SceneFolder:
+    """Return ``scene`` with ``changes`` (e.g. ``frames=``, ``train_ids=``) and rewrite its transforms.json atomically."""
+    new = replace(scene, **changes)
+    write_transforms(new)
+    return new
+
+
+class SceneWriter:
+    """Stream Frames into a new scene folder, atomically.
+
+    Everything is written into a hidden staging folder next to ``root``; ``commit()`` renames it to
+    ``root``. Leaving the ``with`` block by an exception discards the staging folder, unless
+    ``keep_partial`` is set (live capture: an unplugged sensor keeps every frame written so far).
+
+    Example::
+
+        with SceneWriter(out, sensor="virtual", ranking_window=(30, 30)) as writer:
+            for frame in source:
+                writer.add(frame)
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        sensor: str,
+        depth_kind: DepthKind = DepthKind.METRIC,
+        ranking_window: tuple[int, int] | None = None,
+        extra: dict[str, Any] | None = None,
+        overwrite: bool = False,
+        keep_partial: bool = False,
+        checkpoint_every: int = 25,
+    ):
+        self.root = Path(root)
+        if self.root.exists() and not overwrite and (not self.root.is_dir() or any(self.root.iterdir())):
+            raise InputError(self.root, "already exists and is not empty (pass --overwrite to replace it)")
+        self.keep_partial = keep_partial
+        self.checkpoint_every = checkpoint_every
+        self.staging = self.root.parent / f".{self.root.name}.partial-{os.getpid()}"
+        self.scene = SceneFolder(
+            root=self.staging, frames=[], depth_kind=depth_kind, sensor=sensor,
+            ranking_window=ranking_window, extra=dict(extra or {}),
+        )
+        self._closed = False
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        for sub in ("images", "depth"):
+            (self.staging / sub).mkdir(parents=True)
+
+    def __len__(self) -> int:
+        return len(self.scene.frames)
+
+    def add(self, frame: Frame, *, name: str | None = None) -> int:
+        """Write ``frame``'s files and list it; returns its index. The frame is listed only once all its files exist."""
+        if self._closed:
+            raise RuntimeError("SceneWriter is closed")
+        if frame.depth_kind is not self.scene.depth_kind and frame.depth is not None:
+            raise ValueError(f"frame depth kind {frame.depth_kind.value} != scene depth kind {self.scene.depth_kind.value}")
+        idx = len(self.scene.frames)
+        stem = name or f"{idx:06d}"
+        image_path = f"images/{stem}.png"
+        _write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
+        depth_path, scale = None, METRIC_DEPTH_SCALE
+        if frame.depth is not None:
+            depth_path = f"depth/{stem}.png"
+            raw, scale = encode_depth(frame.depth, frame.depth_kind)
+            _write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
+        conf_path = None
+        if frame.confidence is not None:
+            conf_path = f"confidence/{stem}.png"
+            (self.staging / "confidence").mkdir(exist_ok=True)
+            _write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
+        self.scene.frames.append(
+            SceneFrame(
+                image_path=image_path,
+                intrinsics=Intrinsics.from_K(frame.K, frame.width, frame.height, frame.distortion),
+                c2w=None if frame.c2w is None else np.asarray(frame.c2w, dtype=np.float64),
+                depth_path=depth_path,
+                confidence_path=conf_path,
+                depth_scale=scale,
+                timestamp=float(frame.timestamp),
+                meta=dict(frame.meta),
+            )
+        )
+        if self.checkpoint_every and len(self.scene.frames) % self.checkpoint_every == 0:
+            write_transforms(self.scene)  # a crash of the whole process still leaves a recoverable staging folder
+        return idx
+
+    def set_split(self, train_ids: list[int], test_ids: list[int]) -> None:
+        n = len(self.scene.frames)
+        bad = [i for i in [*train_ids, *test_ids] if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"split indices {bad} out of range for {n} frames")
+        self.scene.train_ids, self.scene.test_ids = list(train_ids), list(test_ids)
+
+    def commit(self) -> SceneFolder:
+        """Write transforms.json and move the staging folder to ``root``. Returns the scene as read back."""
+        if self._closed:
+            raise RuntimeError("SceneWriter is closed")
+        if not self.scene.frames:
+            self.abort()
+            raise InputError(self.root, "no frames were written, so no scene was created")
+        write_transforms(self.scene)
+        old = None
+        if self.root.exists():
+            old = self.root.parent / f".{self.root.name}.old-{os.getpid()}"
+            os.replace(self.root, old)
+        os.replace(self.staging, self.root)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self._closed = True
+        return read_scene(self.root, check_files=False)
+
+    def abort(self) -> None:
+        """Discard everything written so far."""
+        self._closed = True
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self) -> SceneWriter:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        if self._closed:
+            return
+        if exc_type is None or (self.keep_partial and self.scene.frames):
+            self.commit()  # live capture: an unplugged sensor keeps every frame written so far
+        else:
+            self.abort()
+
+
+def encode_depth(depth: np.ndarray, kind: DepthKind) -> tuple[np.ndarray, float]:
+    """Depth float32 [H, W] -> (uint16 [H, W], scale) such that ``uint16 * scale`` recovers it.
+
+    Metric depth is stored in millimetres (values past 65.535 m and non-finite values become 0).
+    Relative/inverse depth is scaled so its maximum uses the full 16-bit range.
+    """
+    d = np.asarray(depth, dtype=np.float32)
+    d = np.where(np.isfinite(d) & (d > 0), d, 0.0)
+    if kind is DepthKind.METRIC:
+        scale = METRIC_DEPTH_SCALE
+    else:
+        peak = float(d.max()) if d.size else 0.0
+        scale = peak / 65535.0 if peak > 0 else 1.0
+    q = np.round(d / scale)
+    q[q > 65535] = 0  # out of range is unknown, never clipped to a wrong value
+    return q.astype(np.uint16), scale

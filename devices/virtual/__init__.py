@@ -1,0 +1,1 @@
+"""Virtual sensor (placeholder package; being written)."""
