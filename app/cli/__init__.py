@@ -17,6 +17,7 @@ from typing import Union
 _COMMAND_MODULES = (
     "app.cli.capture",
     "app.cli.demo",
+    "app.cli.importing",
 )
 
 

@@ -1,0 +1,58 @@
+"""`sparsenerf import PATH OUT`: any supported recording or capture -> scene folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+
+@dataclass
+class Import:
+    """Import a recording or capture into a scene folder; the format is detected from PATH.
+
+    Run `sparsenerf import --help` for the options; the supported formats are listed in the
+    README and in the error for an unknown format.
+    """
+
+    path: tyro.conf.Positional[Path]
+    """Recording file or capture folder to import."""
+    out: tyro.conf.Positional[Path]
+    """Scene folder to create."""
+    every: int = 1
+    """Keep one frame in EVERY."""
+    keep_distortion: bool = False
+    """Keep the colour camera's own pixel grid and write its distortion coefficients (default: undistort to a pinhole camera)."""
+    overwrite: bool = False
+    """Replace OUT if it already exists."""
+    train_views: int = 3
+    """Training views in the automatic few-shot split (when the source has no split of its own)."""
+    no_poses: bool = False
+    """Do not estimate poses for sources that have none."""
+
+    def run(self) -> int:
+        from app.cli.progress import Progress
+        from devices.importers import ImportOptions, detect_format
+
+        fmt = detect_format(self.path)
+        print(f"detected format: {fmt.description} ({fmt.name})")
+        opts = ImportOptions(every=self.every, keep_distortion=self.keep_distortion, overwrite=self.overwrite,
+                             train_views=self.train_views, estimate_poses=not self.no_poses)
+        bar: Progress | None = None
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = Progress(total, "import")
+            bar.update(done - bar.done)
+
+        scene = fmt.run(self.path, self.out, opts, progress)
+        if bar is not None:
+            bar.close()
+        print(f"wrote {len(scene)} frames to {self.out}")
+        return 0
+
+
+COMMAND = Annotated[Import, tyro.conf.subcommand("import")]

@@ -1,0 +1,79 @@
+"""The table of import formats and format detection from a path."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from devices.errors import InputError
+from devices.scene_folder import SceneFolder
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Options every importer understands (importers ignore the ones that do not apply)."""
+
+    every: int = 1
+    """Keep one frame in ``every``."""
+    keep_distortion: bool = False
+    """Keep the colour camera's own (distorted) pixel grid and write its distortion coefficients."""
+    overwrite: bool = False
+    """Replace OUT if it exists."""
+    train_views: int = 3
+    """Size of the automatic few-shot training split when the source has no split of its own."""
+    estimate_poses: bool = True
+    """Estimate poses (RGB-D odometry) when the source has none."""
+
+
+ProgressFn = Callable[[int, int | None], None]
+"""progress(done, total): called as frames are imported (total None when unknown)."""
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    """One importable format.
+
+    Attributes:
+        name: short machine name ("kinect-mkv", "record3d", ...).
+        description: one line for users ("Azure Kinect recording (.mkv)").
+        detect: cheap check on the path (extension, a marker file); must not raise.
+        run: performs the import: (path, out, options, progress) -> the written scene.
+    """
+
+    name: str
+    description: str
+    detect: Callable[[Path], bool]
+    run: Callable[[Path, Path, ImportOptions, ProgressFn | None], SceneFolder]
+
+
+REGISTRY: dict[str, ImportFormat] = {}
+
+# Modules that register a format when imported. They must import cheaply (heavy deps inside run()).
+_FORMAT_MODULES: tuple[str, ...] = ()
+
+
+def register(fmt: ImportFormat) -> ImportFormat:
+    REGISTRY[fmt.name] = fmt
+    return fmt
+
+
+def load_formats() -> dict[str, ImportFormat]:
+    """Import every format module so the registry is complete; returns it."""
+    for mod in _FORMAT_MODULES:
+        importlib.import_module(mod)
+    return REGISTRY
+
+
+def detect_format(path: str | Path) -> ImportFormat:
+    """The format of ``path``; InputError listing the supported formats when none matches."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "does not exist")
+    formats = load_formats()
+    for fmt in formats.values():
+        if fmt.detect(path):
+            return fmt
+    supported = "; ".join(f"{f.name}: {f.description}" for f in formats.values())
+    raise InputError(path, f"unknown format. Supported: {supported}")
