@@ -1,0 +1,1 @@
+"""Radiance fields behind one interface (``base.Field``): ``mipnerf`` (faithful) and ``fast`` (grid)."""

@@ -1,0 +1,75 @@
+"""The interface every radiance field implements. The trainer, renderer and losses see only this."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class RayBatch:
+    """A batch of R rays in the space the field works in (metric world space, or NDC).
+
+    Attributes:
+        origins: [R, 3].
+        directions: [R, 3] NOT normalised: in metric space the camera-frame direction has z = 1, so the
+            ray parameter t is the depth along the optical axis (the sensor's convention).
+        viewdirs: [R, 3] unit view directions (for view-dependent colour).
+        radii: [R, 1] base radius of the pixel's cone at t = 1 (Mip-NeRF), 2/sqrt(12) * pixel width.
+        near: [R, 1] and far: [R, 1] ray bounds in t.
+    """
+
+    origins: torch.Tensor
+    directions: torch.Tensor
+    viewdirs: torch.Tensor
+    radii: torch.Tensor
+    near: torch.Tensor
+    far: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.origins.shape[0])
+
+    def index(self, idx: torch.Tensor | slice) -> RayBatch:
+        """The rays at ``idx`` (for chunked rendering)."""
+        return RayBatch(*(getattr(self, n)[idx] for n in ("origins", "directions", "viewdirs", "radii", "near", "far")))
+
+    def to(self, device: torch.device | str) -> RayBatch:
+        return RayBatch(*(getattr(self, n).to(device) for n in ("origins", "directions", "viewdirs", "radii", "near", "far")))
+
+
+@dataclass
+class FieldOutput:
+    """What a field renders for a RayBatch.
+
+    Attributes:
+        rgb: [R, 3] colour of the final (fine) level.
+        depth: [R] expected depth of the final level as the original computes it
+            (sum(w * t_mid) / sum(w), clipped to [near, far], NaN -> far).
+        acc: [R] accumulated opacity of the final level.
+        rgb_coarse: [R, 3] colour of the coarse level for two-level fields, else None.
+        aux_losses: extra regularisers the field wants added to the loss, by name (already weighted).
+    """
+
+    rgb: torch.Tensor
+    depth: torch.Tensor
+    acc: torch.Tensor
+    rgb_coarse: torch.Tensor | None = None
+    aux_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Field(nn.Module, abc.ABC):
+    """A radiance field that renders rays end to end (it owns its sampling strategy).
+
+    ``fast`` fields may keep an occupancy grid for empty-space skipping; the trainer calls
+    ``before_step`` once per optimisation step so they can refresh it.
+    """
+
+    @abc.abstractmethod
+    def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
+        """Render ``rays``; ``train`` enables sampling noise / randomised stratification."""
+
+    def before_step(self, step: int) -> None:
+        """Called by the trainer before optimisation step ``step`` (default: nothing)."""
