@@ -51,7 +51,12 @@ class ImportFormat:
 REGISTRY: dict[str, ImportFormat] = {}
 
 # Modules that register a format when imported. They must import cheaply (heavy deps inside run()).
-_FORMAT_MODULES: tuple[str, ...] = ()
+_FORMAT_MODULES: tuple[str, ...] = (
+    "devices.iphone.record3d",
+    "devices.iphone.stray",
+    "devices.iphone.polycam",
+    "devices.nvs_rgbd",
+)
 
 
 def register(fmt: ImportFormat) -> ImportFormat:

@@ -1,0 +1,135 @@
+"""What the three iPhone apps share: ARKit poses, low-res LiDAR depth + confidence, and the import loop.
+
+Every app stores camera-to-world poses in ARKit axes (camera x right, y up, looking down -z: the
+OpenGL convention) in ARKit's gravity-aligned world (y up). We keep that world and convert the
+camera axes to OpenCV exactly once, in ``arkit_c2w_to_opencv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from devices.axes import is_rigid, opengl_to_opencv
+from devices.capture import spread_split
+from devices.errors import InputError
+from devices.frame import DepthKind, Frame, check_shape
+from devices.importers.registry import ImportOptions, ProgressFn
+from devices.iphone.upsample import UpsampleConfig, upsample_depth, upsample_nearest
+from devices.scene_folder import SceneFolder, SceneWriter
+
+SENSOR = "iphone"
+RANKING_WINDOW = (30, 30)  # SparseNeRF's window for the NVS-RGBD iPhone scenes (sparsenerf.md)
+
+
+@dataclass(frozen=True)
+class IphoneConfig:
+    """How phone depth becomes a Frame's depth."""
+
+    min_confidence: int = 1
+    """ARKit confidence is 0 (low), 1 (medium), 2 (high); depth with a lower confidence becomes 0."""
+    upsample: UpsampleConfig = UpsampleConfig()
+    """Edge-aware upsampling of the LiDAR depth to the colour resolution."""
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrix of a quaternion in (qx, qy, qz, qw) order (normalised here).
+
+    Args:
+        q: float [4].
+    Returns:
+        float64 [3, 3].
+    """
+    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def arkit_c2w_to_opencv(quat_xyzw: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """ARKit camera-to-world (quaternion + position, camera in OpenGL axes) -> OpenCV c2w [4, 4]."""
+    c2w = np.eye(4)
+    c2w[:3, :3] = quat_to_matrix(quat_xyzw)
+    c2w[:3, 3] = position
+    return opengl_to_opencv(c2w)
+
+
+def check_pose(c2w: np.ndarray, where: Path | str, what: str) -> np.ndarray:
+    """``c2w`` if it is a finite rigid transform, else InputError naming ``where``."""
+    if not is_rigid(c2w):
+        raise InputError(where, f"{what} is not a finite rigid camera pose")
+    return c2w
+
+
+def depth_frame(
+    rgb: np.ndarray,
+    depth_lr: np.ndarray,
+    conf_lr: np.ndarray | None,
+    K: np.ndarray,
+    c2w: np.ndarray | None,
+    config: IphoneConfig,
+    *,
+    index: int,
+    timestamp: float,
+    meta: dict | None = None,
+) -> Frame:
+    """A metric Frame at the colour resolution from low-res depth (metres) and confidence (0/1/2).
+
+    Args:
+        rgb: uint8 [H, W, 3]; K: float [3, 3] intrinsics of ``rgb``.
+        depth_lr: float [h, w] metres, same field of view as ``rgb``; conf_lr: uint8 [h, w] or None.
+    """
+    check_shape("depth", depth_lr, (None, None))
+    d = np.where(np.isfinite(depth_lr) & (depth_lr > 0), depth_lr, 0).astype(np.float32)
+    if conf_lr is not None:
+        d[conf_lr < config.min_confidence] = 0
+    H, W = rgb.shape[:2]
+    depth = upsample_depth(d, rgb, config.upsample)
+    conf = None
+    if conf_lr is not None:
+        conf = upsample_nearest(conf_lr.astype(np.uint8), (W, H))
+        depth[conf < config.min_confidence] = 0
+    return Frame(rgb=rgb, depth=depth, K=np.asarray(K, dtype=np.float64), c2w=c2w, timestamp=timestamp,
+                 depth_kind=DepthKind.METRIC, confidence=conf, index=index, meta=dict(meta or {}))
+
+
+def check_aspect(depth_size: tuple[int, int], rgb_size: tuple[int, int], where: Path | str) -> None:
+    """InputError unless depth (w, h) and colour (w, h) share a field of view (same aspect ratio, 1 %)."""
+    dw, dh = depth_size
+    w, h = rgb_size
+    if dw <= 0 or dh <= 0 or abs(dw / dh - w / h) > 0.01 * (w / h) or dw > w:
+        raise InputError(where, f"depth is {dw}x{dh}, which does not fit the {w}x{h} colour image "
+                                "(expected a smaller image with the same aspect ratio)")
+
+
+def write_import(
+    frames: Iterator[Frame],
+    total: int,
+    out: Path,
+    options: ImportOptions,
+    progress: ProgressFn | None,
+    extra: dict,
+) -> SceneFolder:
+    """Write ``frames`` into the scene folder ``out`` atomically: any error leaves no OUT behind.
+
+    Args:
+        frames: the frames to keep (already thinned by ``options.every``), in capture order.
+        total: how many frames ``frames`` yields (for progress).
+        extra: capture metadata stored under transforms.json's "sparsenerf"/"capture".
+    """
+    # keep_partial is off: SceneWriter discards its staging folder when a frame raises, so OUT never appears.
+    with SceneWriter(Path(out), sensor=SENSOR, depth_kind=DepthKind.METRIC, ranking_window=RANKING_WINDOW,
+                     extra=extra, overwrite=options.overwrite) as writer:
+        for frame in frames:
+            writer.add(frame)
+            if progress is not None:
+                progress(len(writer), total)
+        kept = writer.scene.frames
+        if len(kept) >= 2 and all(f.c2w is not None for f in kept):
+            writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in kept]), options.train_views))
+        return writer.commit()

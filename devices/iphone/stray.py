@@ -1,0 +1,157 @@
+"""Stray Scanner captures (iPhone/iPad LiDAR) -> scene folder.
+
+A capture is a folder:
+
+- ``rgb.mp4``: the colour video (HEVC or H.264), decoded with PyAV;
+- ``depth/NNNNNN.png``: uint16 millimetres, 256x192, one per video frame;
+- ``confidence/NNNNNN.png`` (optional): uint8 0/1/2 at the depth size;
+- ``camera_matrix.csv``: the 3x3 intrinsics of the colour video;
+- ``odometry.csv``: header ``timestamp, frame, x, y, z, qx, qy, qz, qw``; one camera-to-world
+  pose (metres, ARKit axes) per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from devices.errors import InputError
+from devices.frame import Frame
+from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
+from devices.iphone.common import (
+    IphoneConfig,
+    arkit_c2w_to_opencv,
+    check_aspect,
+    check_pose,
+    depth_frame,
+    write_import,
+)
+from devices.scene_folder import SceneFolder
+
+ODOMETRY_COLUMNS = ("timestamp", "frame", "x", "y", "z", "qx", "qy", "qz", "qw")
+
+
+def read_camera_matrix(path: Path) -> np.ndarray:
+    """float64 [3, 3] from ``camera_matrix.csv``; InputError naming it when absent or malformed."""
+    if not path.is_file():
+        raise InputError(path, "missing (the Stray Scanner capture has no intrinsics)")
+    try:
+        K = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise InputError(path, f"is not a 3x3 table of numbers ({exc})") from None
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise InputError(path, f"must hold a 3x3 camera matrix with positive focal lengths, got shape {K.shape}")
+    return K
+
+
+def read_odometry(path: Path) -> dict[int, np.ndarray]:
+    """Per frame number, the row (timestamp, x, y, z, qx, qy, qz, qw) of ``odometry.csv``."""
+    if not path.is_file():
+        raise InputError(path, "missing (the Stray Scanner capture has no poses)")
+    with open(path, encoding="utf-8") as fh:
+        header = [c.strip() for c in fh.readline().split(",")]
+    if tuple(header) != ODOMETRY_COLUMNS:
+        raise InputError(path, f"header must be {', '.join(ODOMETRY_COLUMNS)}; got {', '.join(header)}")
+    try:
+        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise InputError(path, f"has a malformed row ({exc})") from None
+    if table.size and table.shape[1] != len(ODOMETRY_COLUMNS):
+        raise InputError(path, f"rows must have {len(ODOMETRY_COLUMNS)} columns, got {table.shape[1]}")
+    return {int(row[1]): np.delete(row, 1) for row in table}
+
+
+def _decode_video(path: Path) -> Iterator[np.ndarray]:
+    """RGB uint8 [H, W, 3] frames of ``rgb.mp4`` in order."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InputError(path, f"cannot be opened as a video ({exc})") from None
+    with container:
+        try:
+            for frame in container.decode(video=0):
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise InputError(path, f"is corrupt ({exc})") from None
+
+
+def _read_png(path: Path, dtype: type) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(path, "missing or not a readable PNG")
+    if img.ndim != 2 or img.dtype != dtype:
+        raise InputError(path, f"must be a single-channel {np.dtype(dtype).name} PNG, got {img.dtype} {img.shape}")
+    return img
+
+
+def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray], every: int,
+            config: IphoneConfig) -> Iterator[Frame]:
+    depth_size: tuple[int, int] | None = None
+    t0 = odo[ids[0]][0]
+    k = 0
+    video = _decode_video(root / "rgb.mp4")
+    for i in ids:
+        rgb = next(video, None)
+        if rgb is None:
+            raise InputError(root / "rgb.mp4", f"ends before frame {i} (depth/ has {len(ids)} frames)")
+        if i % every:
+            continue
+        depth_mm = _read_png(root / "depth" / f"{i:06d}.png", np.uint16)
+        size = (depth_mm.shape[1], depth_mm.shape[0])
+        if depth_size is None:
+            check_aspect(size, (rgb.shape[1], rgb.shape[0]), root / "depth" / f"{i:06d}.png")
+            depth_size = size
+        elif size != depth_size:
+            raise InputError(root / "depth" / f"{i:06d}.png", f"is {size[0]}x{size[1]}, the first depth "
+                                                               f"map is {depth_size[0]}x{depth_size[1]}")
+        conf_path = root / "confidence" / f"{i:06d}.png"
+        conf = _read_png(conf_path, np.uint8) if conf_path.exists() else None
+        if conf is not None and conf.shape != depth_mm.shape:
+            raise InputError(conf_path, f"is {conf.shape[1]}x{conf.shape[0]}, its depth map is {size[0]}x{size[1]}")
+        row = odo[i]
+        c2w = check_pose(arkit_c2w_to_opencv(row[4:8], row[1:4]), root / "odometry.csv", f"frame {i}")
+        yield depth_frame(rgb, depth_mm.astype(np.float32) * np.float32(1e-3), conf, K, c2w, config,
+                          index=k, timestamp=float(row[0] - t0), meta={"source_frame": i})
+        k += 1
+
+
+def import_stray(
+    path: Path, out: Path, options: ImportOptions = ImportOptions(),
+    progress: ProgressFn | None = None, config: IphoneConfig = IphoneConfig(),
+) -> SceneFolder:
+    """Import a Stray Scanner capture folder into the scene folder ``out`` (metric depth, OpenCV poses)."""
+    root = Path(path)
+    K = read_camera_matrix(root / "camera_matrix.csv")
+    odo = read_odometry(root / "odometry.csv")
+    ids = sorted(int(p.stem) for p in (root / "depth").glob("*.png") if p.stem.isdigit())
+    if not ids:
+        raise InputError(root / "depth", "holds no NNNNNN.png depth maps")
+    if ids != list(range(len(ids))):  # depth i belongs to video frame i
+        gap = next(i for i, j in enumerate(ids) if i != j)
+        raise InputError(root / "depth", f"has no {gap:06d}.png (depth maps must be numbered from 0 without gaps)")
+    if len(odo) < len(ids):
+        raise InputError(root / "odometry.csv", f"has {len(odo)} pose rows for {len(ids)} depth frames")
+    missing = [i for i in ids if i not in odo]
+    if missing:
+        raise InputError(root / "odometry.csv", f"has no row for frame {missing[0]}")
+    every = max(1, options.every)
+    total = len(ids[::every])
+    extra = {"source": f"Stray Scanner {root.name}"}
+    return write_import(_frames(root, ids, K, odo, every, config), total, out, options, progress, extra)
+
+
+def detect(path: Path) -> bool:
+    return path.is_dir() and (path / "rgb.mp4").is_file() and (path / "odometry.csv").is_file()
+
+
+FORMAT = register(ImportFormat(
+    name="stray-scanner",
+    description="Stray Scanner iPhone capture (folder with rgb.mp4, depth/, odometry.csv)",
+    detect=detect,
+    run=lambda path, out, options, progress: import_stray(path, out, options, progress),
+))
