@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "app.cli.capture",
     "app.cli.demo",
     "app.cli.importing",
+    "app.cli.poses",
 )
 
 

@@ -1,0 +1,68 @@
+"""`sparsenerf poses SCENE`: estimate (or re-estimate) the poses of a scene folder by RGB-D odometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+from devices.poses.config import PoseConfig
+
+
+@dataclass
+class Poses:
+    """Estimate or re-estimate the camera poses of a scene folder with metric depth (RGB-D odometry,
+    loop closure, pose graph), rewrite its transforms.json, and print a quality report.
+
+    Frames that cannot be registered stay in the scene without a pose, flagged in their metadata.
+    """
+
+    scene: tyro.conf.Positional[Path]
+    """Scene folder (transforms.json, images/, depth/ in millimetres)."""
+    keyframes_only: bool = False
+    """List only the keyframes in transforms.json (the other images stay on disk)."""
+    train_views: int = 3
+    """Training views of the few-shot split, when the scene has no split yet."""
+    config: PoseConfig = field(default_factory=PoseConfig)
+    """Odometry, keyframe and loop-closure thresholds."""
+
+    def run(self) -> int:
+        from app.cli.progress import Progress
+        from devices.poses import estimate_scene_poses
+
+        bar: Progress | None = None
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = Progress(total, "poses")
+            bar.update(done - bar.done)
+
+        try:
+            scene, result = estimate_scene_poses(self.scene, self.config, progress,
+                                                 keyframes_only=self.keyframes_only, train_views=self.train_views)
+        finally:
+            if bar is not None:
+                bar.close()
+        print(format_report(result))
+        print(result.summary())
+        kept = f"{len(scene)} keyframes listed" if self.keyframes_only else f"{len(scene)} frames"
+        print(f"wrote {self.scene / 'transforms.json'} ({kept}, train views {scene.train_ids})")
+        return 0
+
+
+def format_report(result) -> str:  # result: devices.poses.PoseResult
+    """The quality report as a small table: frame, keyframe, fitness, status (and why a frame failed)."""
+    lines = [f"{'frame':>6}  {'keyframe':<8}  {'fitness':>7}  status"]
+    for q in result.report:
+        fitness = f"{q.fitness:7.3f}" if q.anchor is not None or q.failed else f"{'-':>7}"
+        status = q.status + (f": {q.reason}" if q.failed else "")
+        if q.loop_edges:
+            status += f" (loops to {', '.join(str(k) for k in q.loop_edges)})"
+        lines.append(f"{q.index:>6}  {'yes' if q.keyframe else '':<8}  {fitness}  {status}")
+    return "\n".join(lines)
+
+
+COMMAND = Annotated[Poses, tyro.conf.subcommand("poses")]

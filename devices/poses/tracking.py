@@ -1,0 +1,176 @@
+"""Frame-to-keyframe RGB-D tracking with keyframe selection by motion, overlap and sharpness."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devices.frame import Frame
+from devices.poses.config import PoseConfig
+from devices.poses.geometry import rigid_inverse, rotation_angle
+from devices.poses.rgbd import Edge, PreparedFrame, odometry, prepare_frame
+
+FrameGetter = Callable[[int], Frame]
+"""get(i) -> frame i of the sequence (frames are loaded one at a time, so memory stays bounded)."""
+Tick = Callable[[], None]
+"""Called once per frame processed."""
+
+
+@dataclass
+class Tracking:
+    """What tracking found, before the pose graph.
+
+    Attributes:
+        keyframes: keyframe indices in order; the first is the reference.
+        edges: accepted odometry edge of every posed frame except the reference, from the frame
+            (source) to its anchor keyframe (target). A keyframe's edge joins it to an earlier keyframe.
+        failures: frame -> (reason, the rejected edge or None when no odometry was attempted).
+        prepared: the prepared keyframes (loop closure needs their images).
+        sharpness, valid_depth: per frame (index -> value).
+    """
+
+    keyframes: list[int] = field(default_factory=list)
+    edges: dict[int, Edge] = field(default_factory=dict)
+    failures: dict[int, tuple[str, Edge | None]] = field(default_factory=dict)
+    prepared: dict[int, PreparedFrame] = field(default_factory=dict)
+    sharpness: dict[int, float] = field(default_factory=dict)
+    valid_depth: dict[int, float] = field(default_factory=dict)
+
+    def chain_poses(self) -> dict[int, np.ndarray]:
+        """c2w [4, 4] of every posed frame from the odometry chain, reference keyframe = identity."""
+        c2w: dict[int, np.ndarray] = {self.keyframes[0]: np.eye(4)} if self.keyframes else {}
+        for k in self.keyframes[1:]:
+            e = self.edges[k]
+            c2w[k] = c2w[e.target] @ e.T
+        for i, e in self.edges.items():
+            if i not in c2w:
+                c2w[i] = c2w[e.target] @ e.T
+        return c2w
+
+
+def _describe(e: Edge, config: PoseConfig, min_fitness: float) -> str:
+    if not e.success:
+        return f"odometry to frame {e.target} did not converge"
+    if e.fitness < min_fitness:
+        return f"odometry to frame {e.target}: fitness {e.fitness:.2f} < {min_fitness:.2f}"
+    return f"odometry to frame {e.target}: {e.correspondences} correspondences < {config.min_correspondences}"
+
+
+class _Tracker:
+    """The state of one tracking pass (see ``track``)."""
+
+    def __init__(self, get: FrameGetter, n: int, config: PoseConfig, tick: Tick | None):
+        self.get, self.n, self.config, self.tick = get, n, config, tick
+        self.out = Tracking()
+        self.recent: deque[tuple[PreparedFrame, Edge]] = deque(maxlen=max(1, config.sharpness_window))
+
+    def load(self, i: int) -> PreparedFrame | None:
+        """Prepare frame ``i``; None (and a recorded failure) when its depth is unusable."""
+        p = prepare_frame(self.get(i), self.config)
+        p.index = i
+        self.out.sharpness[i], self.out.valid_depth[i] = p.sharpness, p.valid_depth
+        if p.valid_depth < self.config.min_valid_depth:
+            self.out.failures[i] = (f"only {100 * p.valid_depth:.1f} % of pixels have valid depth", None)
+            self.done()
+            return None
+        return p
+
+    def done(self) -> None:
+        """One more frame is finished (posed or failed)."""
+        if self.tick is not None:
+            self.tick()
+
+    def accept(self, e: Edge, min_fitness: float | None = None) -> bool:
+        fit = self.config.min_fitness if min_fitness is None else min_fitness
+        return e.accepted(fit, self.config.min_correspondences)
+
+    def add_keyframe(self, p: PreparedFrame) -> None:
+        self.out.keyframes.append(p.index)
+        self.out.prepared[p.index] = p
+        self.recent.clear()
+
+    def start(self) -> int:
+        """Choose the reference keyframe (the sharpest of the first valid frames); returns the next index."""
+        cfg, window = self.config, []
+        i = 0
+        while i < self.n and len(window) <= cfg.sharpness_window:
+            p = self.load(i)
+            i += 1
+            if p is not None:
+                window.append(p)
+        if not window:
+            return self.n
+        ref = window[0]
+        best = max(window, key=lambda q: q.sharpness)
+        if ref.sharpness < cfg.blur_ratio * best.sharpness:
+            ref = best
+        self.add_keyframe(ref)
+        self.done()
+        # frames of the window before the reference: track them backwards from it
+        init = np.eye(4)
+        for p in reversed([q for q in window if q.index < ref.index]):
+            e = odometry(p, ref, init, cfg)
+            if self.accept(e):
+                self.out.edges[p.index], init = e, e.T
+            else:
+                self.out.failures[p.index] = (_describe(e, cfg, cfg.min_fitness), e)
+            self.done()
+        # frames of the window after it: track forwards as usual
+        self.last_rel = np.eye(4)
+        for p in [q for q in window if q.index > ref.index]:
+            self.step(p)
+        return i
+
+    def step(self, p: PreparedFrame) -> None:
+        """Track one valid frame against the current keyframe; take new keyframes as needed."""
+        self._step(p)
+        self.done()
+
+    def _step(self, p: PreparedFrame) -> None:
+        cfg, kf = self.config, self.out.prepared[self.out.keyframes[-1]]
+        e = odometry(p, kf, self.last_rel, cfg)
+        if not self.accept(e) and self.recent:
+            # lost against the keyframe: promote the last tracked frame and try again from it
+            self.add_keyframe(self.recent[-1][0])
+            kf = self.out.prepared[self.out.keyframes[-1]]
+            retry = odometry(p, kf, np.eye(4), cfg)
+            e = retry
+        if not self.accept(e):
+            self.out.failures[p.index] = (_describe(e, cfg, cfg.min_fitness), e)
+            return
+        self.out.edges[p.index] = e
+        self.last_rel = e.T
+        self.recent.append((p, e))
+        moved = np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation
+        if moved or e.fitness < cfg.keyframe_min_fitness:
+            chosen = self.choose_keyframe()
+            self.add_keyframe(chosen)
+            self.last_rel = rigid_inverse(self.out.edges[chosen.index].T) @ e.T  # current frame in the new keyframe
+
+    def choose_keyframe(self) -> PreparedFrame:
+        """The newest tracked frame, or its sharpest recent neighbour when it is blurry."""
+        newest = self.recent[-1][0]
+        best = max((p for p, _ in self.recent), key=lambda q: q.sharpness)
+        return best if newest.sharpness < self.config.blur_ratio * best.sharpness else newest
+
+
+def track(get: FrameGetter, n: int, config: PoseConfig, tick: Tick | None = None) -> Tracking:
+    """Track ``n`` frames against keyframes with RGB-D odometry, choosing keyframes as it goes.
+
+    Each frame is registered to the current keyframe (initialised with the previous frame's
+    motion). A new keyframe is taken when the motion from the current one passes
+    ``keyframe_translation`` / ``keyframe_rotation`` or the overlap drops below
+    ``keyframe_min_fitness``; a blurry candidate gives way to its sharpest recent neighbour. When a
+    frame cannot be registered, the last tracked frame becomes a keyframe and the frame is tried
+    against it; a frame that still fails is recorded in ``failures``, never dropped silently.
+    """
+    tracker = _Tracker(get, n, config, tick)
+    i = tracker.start()
+    for j in range(i, n):
+        p = tracker.load(j)
+        if p is not None and tracker.out.keyframes:
+            tracker.step(p)
+    return tracker.out
