@@ -83,9 +83,8 @@ class _Tracker:
         if self.tick is not None:
             self.tick()
 
-    def accept(self, e: Edge, min_fitness: float | None = None) -> bool:
-        fit = self.config.min_fitness if min_fitness is None else min_fitness
-        return e.accepted(fit, self.config.min_correspondences)
+    def accept(self, e: Edge) -> bool:
+        return e.accepted(self.config.min_fitness, self.config.min_correspondences)
 
     def add_keyframe(self, p: PreparedFrame) -> None:
         self.out.keyframes.append(p.index)
@@ -136,8 +135,8 @@ class _Tracker:
             # lost against the keyframe: promote the last tracked frame and try again from it
             self.add_keyframe(self.recent[-1][0])
             kf = self.out.prepared[self.out.keyframes[-1]]
-            retry = odometry(p, kf, np.eye(4), cfg)
-            e = retry
+            self.last_rel = np.eye(4)
+            e = odometry(p, kf, self.last_rel, cfg)
         if not self.accept(e):
             self.out.failures[p.index] = (_describe(e, cfg, cfg.min_fitness), e)
             return
