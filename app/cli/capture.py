@@ -44,8 +44,49 @@ class CaptureVirtual:
         return 0
 
 
+@dataclass
+class CaptureZed:
+    """Record a ZED 2 (live, or replay an .svo/.svo2 with --svo) into a scene folder: left image, depth in
+    metres and the SDK's positional-tracking poses. Needs the ZED SDK and its pyzed.sl (get_python_api.py)."""
+
+    out: tyro.conf.Positional[Path]
+    """Scene folder to create."""
+    frames: int = 300
+    """Stop after this many written frames (a recording also stops at its end)."""
+    every: int = 1
+    """Keep one frame in EVERY."""
+    svo: Path | None = None
+    """Replay this .svo/.svo2 recording instead of the live camera."""
+    depth_mode: str = "NEURAL"
+    """ZED depth mode: NEURAL, NEURAL_PLUS, ULTRA, QUALITY or PERFORMANCE."""
+    resolution: str = "HD720"
+    """Live camera resolution: HD2K, HD1080, HD720 or VGA."""
+    fps: int = 30
+    """Live camera frame rate."""
+    train_views: int = 3
+    """Number of training views picked along the path (the few-shot split); the rest are test views."""
+    overwrite: bool = False
+    """Replace OUT if it already exists."""
+
+    def run(self) -> int:
+        from app.cli.progress import Progress
+        from devices.capture import record
+        from devices.zed import ZedConfig, ZedSource
+
+        cfg = ZedConfig(svo=self.svo, depth_mode=self.depth_mode, resolution=self.resolution, fps=self.fps)
+        bar = Progress(self.frames, "capture")
+        with ZedSource(cfg) as source:
+            scene = record(source, self.out, max_frames=self.frames, every=self.every,
+                           train_views=self.train_views, overwrite=self.overwrite, on_frame=lambda i, f: bar.update())
+        bar.close()
+        lost = sum(1 for f in scene.frames if not f.meta.get("tracking_ok", True))
+        print(f"wrote {len(scene)} frames to {self.out} (train views {scene.train_ids}; "
+              f"{lost} with tracking not OK)")
+        return 0
+
+
 COMMAND = subcommand_group(
     "capture",
     "Record RGB-D from a sensor into a scene folder.",
-    {"virtual": CaptureVirtual},
+    {"virtual": CaptureVirtual, "zed": CaptureZed},
 )

@@ -55,6 +55,7 @@ _FORMAT_MODULES: tuple[str, ...] = (
     "devices.iphone.record3d",
     "devices.iphone.stray",
     "devices.iphone.polycam",
+    "devices.zed.importer",
     "devices.nvs_rgbd",
 )
 
