@@ -102,6 +102,22 @@ class TestConicalFrustum:
         assert abs(r_var.item() - x.var().item()) < 0.01 * x.var().item()
 
 
+class TestCylinder:
+    def test_cylinder_moments_by_hand(self):
+        # Uniform on [1, 3]: mean 2, variance 4 / 12; uniform over a disc of radius r: per-axis variance r^2 / 4.
+        t_mean, t_var, r_var = mip_ops.cylinder_gaussian(torch.tensor([[1.0]]), torch.tensor([[3.0]]),
+                                                         torch.tensor([[0.2]]))
+        assert_close(t_mean, torch.tensor([[2.0]]))
+        assert_close(t_var, torch.tensor([[4 / 12]]))
+        assert_close(r_var, torch.tensor([[0.01]]))
+
+    def test_lifted_covariance_along_z_ray(self):
+        means, cov = mip_ops.cast_rays(torch.zeros(1, 3), torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([[0.2]]),
+                                       torch.tensor([[1.0, 3.0]]), "cylinder")
+        assert_close(means, torch.tensor([[[0.0, 0.0, 2.0]]]))
+        assert_close(cov, torch.tensor([[[0.01, 0.01, 4 / 12]]]))
+
+
 class TestSamplePdf:
     def test_uniform_weights_deterministic_are_even(self):
         bins = torch.linspace(0, 1, 5)[None]
@@ -174,7 +190,9 @@ class TestMipNeRFField:
     def test_default_sizes_are_the_originals(self):
         field = MipNeRFField()
         trunk = field.mlp.trunk
-        assert len(trunk) == 8 and trunk[0].in_features == 96 and trunk[4].in_features == 256 + 96
+        # The encoding is concatenated to the output of layer index 4 (i % 4 == 0, i > 0), as the original.
+        assert len(trunk) == 8 and trunk[0].in_features == 96 and trunk[4].in_features == 256
+        assert trunk[5].in_features == 256 + 96 and field.mlp.density.in_features == 256
         assert field.mlp.condition[0].in_features == 256 + 27 and field.mlp.condition[0].out_features == 128
 
     def test_forward_shapes_ranges_and_backward(self):
@@ -188,6 +206,11 @@ class TestMipNeRFField:
         assert bool(((out.rgb >= -0.001) & (out.rgb <= 1.001)).all())
         (out.rgb.sum() + out.rgb_coarse.sum() + out.depth.sum()).backward()
         assert all(torch.isfinite(p.grad).all() for p in field.parameters() if p.grad is not None)
+
+    def test_cylinder_field_runs(self):
+        cfg = MipNeRFConfig(**{**self.CFG.__dict__, "ray_shape": "cylinder"})
+        out = MipNeRFField(cfg)(_rays(4), train=False)
+        assert torch.isfinite(out.rgb).all()
 
     def test_eval_is_deterministic(self):
         field = MipNeRFField(self.CFG)

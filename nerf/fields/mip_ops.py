@@ -48,15 +48,36 @@ def lift_gaussian(
     return means, cov_diag
 
 
-def cast_cones(
+def cylinder_gaussian(
+    t0: torch.Tensor,  # [R, S]
+    t1: torch.Tensor,  # [R, S]
+    radius: torch.Tensor,  # [R, 1]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(t_mean, t_var, r_var) [R, S] of a cylinder segment: uniform in t and over a disc of ``radius``."""
+    t_mean = (t0 + t1) / 2
+    t_var = (t1 - t0) ** 2 / 12
+    r_var = (radius**2 / 4).expand_as(t_mean)
+    return t_mean, t_var, r_var
+
+
+def cast_rays(
     origins: torch.Tensor,  # [R, 3]
     directions: torch.Tensor,  # [R, 3]
     radii: torch.Tensor,  # [R, 1]
     t_edges: torch.Tensor,  # [R, S + 1]
+    ray_shape: str = "cone",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gaussians (means [R, S, 3], diagonal covariances [R, S, 3]) of the S frustums between edges."""
-    t_mean, t_var, r_var = conical_frustum_gaussian(t_edges[:, :-1], t_edges[:, 1:], radii)
-    return lift_gaussian(origins, directions, t_mean, t_var, r_var)
+    """Gaussians (means [R, S, 3], diagonal covariances [R, S, 3]) of the S segments between edges.
+
+    ray_shape: "cone" (conical frustums) or "cylinder".
+    """
+    if ray_shape == "cone":
+        moments = conical_frustum_gaussian(t_edges[:, :-1], t_edges[:, 1:], radii)
+    elif ray_shape == "cylinder":
+        moments = cylinder_gaussian(t_edges[:, :-1], t_edges[:, 1:], radii)
+    else:
+        raise ValueError(f"ray_shape must be 'cone' or 'cylinder', got {ray_shape!r}")
+    return lift_gaussian(origins, directions, *moments)
 
 
 def integrated_pos_enc(

@@ -44,12 +44,15 @@ class MipNeRFConfig:
     """Colour = sigmoid * (1 + 2 pad) - pad, so 0 and 1 are reachable."""
     resample_padding: float = 0.01
     """Added to the blurred coarse weights before resampling the fine level."""
+    ray_shape: str = "cone"
+    """Gaussian of each sample: "cone" (conical frustum; Mip-NeRF, DTU) or "cylinder" (the authors'
+    LLFF and NVS-RGBD configs)."""
 
 
 def _dense(n_in: int, n_out: int) -> nn.Linear:
-    """A linear layer initialised like flax's Dense in the original (He-uniform weights, zero bias)."""
+    """A linear layer initialised as the original's Dense (Glorot-uniform weights, zero bias)."""
     layer = nn.Linear(n_in, n_out)
-    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+    nn.init.xavier_uniform_(layer.weight)
     nn.init.zeros_(layer.bias)
     return layer
 
@@ -64,19 +67,21 @@ class MipMLP(nn.Module):
         d_view = 3 + 2 * 3 * cfg.deg_view
         layers, width_in = [], d_in
         for i in range(cfg.net_depth):
-            if i > 0 and i % cfg.skip_layer == 0:
-                width_in += d_in
             layers.append(_dense(width_in, cfg.net_width))
-            width_in = cfg.net_width
+            width_in = cfg.net_width + (d_in if self._skip_after(i) else 0)
         self.trunk = nn.ModuleList(layers)
-        self.density = _dense(cfg.net_width, 1)
-        self.bottleneck = _dense(cfg.net_width, cfg.net_width)
+        self.density = _dense(width_in, 1)
+        self.bottleneck = _dense(width_in, cfg.net_width)
         cond, width_in = [], cfg.net_width + d_view
         for _ in range(cfg.net_depth_condition):
             cond.append(_dense(width_in, cfg.net_width_condition))
             width_in = cfg.net_width_condition
         self.condition = nn.ModuleList(cond)
         self.rgb = _dense(width_in, 3)
+
+    def _skip_after(self, i: int) -> bool:
+        """The input is concatenated to the output of trunk layer i (0-based) when i % skip == 0, i > 0."""
+        return i > 0 and i % self.cfg.skip_layer == 0
 
     def forward(
         self,
@@ -86,9 +91,9 @@ class MipMLP(nn.Module):
         """Raw colour [R, S, 3] and raw density [R, S] (before activations)."""
         x = enc
         for i, layer in enumerate(self.trunk):
-            if i > 0 and i % self.cfg.skip_layer == 0:
-                x = torch.cat([x, enc], dim=-1)
             x = F.relu(layer(x))
+            if self._skip_after(i):
+                x = torch.cat([x, enc], dim=-1)
         raw_density = self.density(x)[..., 0]
         h = self.bottleneck(x)
         v = view_enc[:, None, :].expand(-1, h.shape[1], -1)
@@ -124,7 +129,7 @@ class MipNeRFField(Field):
         self, rays: RayBatch, t_edges: torch.Tensor, view_enc: torch.Tensor, train: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         cfg = self.cfg
-        means, cov = mip_ops.cast_cones(rays.origins, rays.directions, rays.radii, t_edges)
+        means, cov = mip_ops.cast_rays(rays.origins, rays.directions, rays.radii, t_edges, cfg.ray_shape)
         enc = mip_ops.integrated_pos_enc(means, cov, cfg.min_deg_point, cfg.max_deg_point)
         raw_rgb, raw_density = self.mlp(enc, view_enc)
         if train and cfg.density_noise > 0:
