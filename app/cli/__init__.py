@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "app.cli.demo",
     "app.cli.importing",
     "app.cli.poses",
+    "app.cli.studio",
 )
 
 

@@ -1,0 +1,42 @@
+"""`sparsenerf studio [SCENE|RUN]`: open the desktop app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import tyro
+
+
+@dataclass
+class Studio:
+    """Open SparseNeRF Studio: capture from a sensor, pick training views, train with a live preview, export a video.
+
+    PATH may be a scene folder (opens it on the Scene tab), a training run (opens it for preview and
+    export), or a recording any importer understands (imports it first).
+    """
+
+    path: tyro.conf.Positional[Optional[Path]] = None
+    """Scene folder, training run or recording to open."""
+    virtual: bool = False
+    """Start with the built-in virtual sensor streaming on the Capture tab (no hardware needed)."""
+    workspace: Path = Path("studio_out")
+    """Folder for new captures, imports, training runs and videos."""
+
+    def run(self) -> int:
+        return open_studio(self.path, self.virtual, self.workspace)
+
+
+def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None) -> int:
+    """Open the studio window on ``path`` (or nothing) and, with ``virtual``, the virtual sensor; blocks until closed."""
+    from devices.errors import InputError
+
+    if path is not None and not Path(path).exists():
+        raise InputError(path, "does not exist")
+    from app.studio.app import run_studio
+
+    return run_studio(path, virtual, workspace)
+
+
+COMMAND = Annotated[Studio, tyro.conf.subcommand("studio")]

@@ -1,0 +1,172 @@
+"""The studio's main window: four tabs (Capture, Scene, Train, Export), File menu, drag and drop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QProgressBar, QTabWidget
+
+from app.studio.device_catalog import DeviceEntry, list_devices, virtual_entry
+from app.studio.models.capture_session import CaptureSession
+from app.studio.models.export_job import ExportJob
+from app.studio.models.import_job import ImportJob
+from app.studio.models.preview_camera import PreviewCamera
+from app.studio.models.preview_session import PreviewSession
+from app.studio.models.scene_model import SceneModel
+from app.studio.models.training_session import TrainingSession
+from app.studio.widgets.capture_panel import CapturePanel
+from app.studio.widgets.export_panel import ExportPanel
+from app.studio.widgets.scene_panel import ScenePanel
+from app.studio.widgets.train_panel import TrainPanel
+from devices.scene_folder import TRANSFORMS
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where the studio writes: captures/, imports/, runs/ and videos/ under ``root``."""
+
+    root: Path
+
+    def sub(self, name: str) -> Path:
+        return self.root / name
+
+
+def is_run_dir(path: Path) -> bool:
+    """A training run folder (run.json or checkpoints/ inside), as opposed to a scene folder."""
+    return path.is_dir() and ((path / "run.json").is_file() or (path / "checkpoints").is_dir())
+
+
+class MainWindow(QMainWindow):
+    """Owns the models and the panels; closing it stops every worker thread and keeps the latest checkpoint."""
+
+    def __init__(self, workspace: Workspace, devices: list[DeviceEntry] | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.setWindowTitle("SparseNeRF Studio")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self.capture = CaptureSession(workspace.sub("captures"))
+        self.scene = SceneModel()
+        self.training = TrainingSession()
+        self.camera = PreviewCamera()
+        self.preview = PreviewSession(self.camera, self.training)
+        self.export = ExportJob(workspace.sub("videos"), self.training)
+        self.importer = ImportJob(workspace.sub("imports"))
+        self.tabs = QTabWidget()
+        self.capture_panel = CapturePanel(self.capture)
+        self.scene_panel = ScenePanel(self.scene)
+        self.train_panel = TrainPanel(self.training, self.scene, self.preview, workspace.sub("runs"))
+        self.export_panel = ExportPanel(self.export, self.training)
+        for panel, name in ((self.capture_panel, "1 · Capture"), (self.scene_panel, "2 · Scene"),
+                            (self.train_panel, "3 · Train && preview"), (self.export_panel, "4 · Export")):
+            self.tabs.addTab(panel, name)
+        self.setCentralWidget(self.tabs)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(240)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self._menus()
+        self._wire()
+        self.capture.set_devices(devices if devices is not None else list_devices(virtual_entry()))
+
+    def _menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        for text, key, slot in (("&Open scene or run…", QKeySequence.StandardKey.Open, self._open_dialog),
+                                ("&Import recording or capture…", "Ctrl+I", self._import_dialog),
+                                ("&Quit", QKeySequence.StandardKey.Quit, self.close)):
+            action = QAction(text, self)
+            action.setShortcut(key)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+
+    def _wire(self) -> None:
+        bar = self.statusBar()
+        self.capture.recordingFinished.connect(lambda s: self.scene.load(s.root))
+        self.capture.error.connect(lambda m: bar.showMessage(m, 10_000))
+        self.scene.sceneChanged.connect(lambda d: bar.showMessage(f"scene {d.folder.root} loaded", 5_000))
+        self.scene.error.connect(lambda m: bar.showMessage(m, 10_000))
+        self.training.error.connect(lambda m: bar.showMessage(f"training: {m}", 10_000))
+        self.importer.started.connect(lambda s: self._busy(f"importing {s} …"))
+        self.importer.detected.connect(lambda d: bar.showMessage(f"importing: {d}"))
+        self.importer.progress.connect(self._import_progress)
+        self.importer.finished.connect(self._import_done)
+        self.importer.error.connect(self._import_failed)
+
+    # ------------------------------------------------------------------ opening and importing
+    def open_path(self, path: Path) -> None:
+        """A scene folder, a training run, or anything an importer recognises."""
+        path = Path(path)
+        if (path / TRANSFORMS).is_file():
+            self.scene.load(path)
+            self.tabs.setCurrentWidget(self.scene_panel)
+        elif is_run_dir(path):
+            self.training.open_run(path)
+            self.tabs.setCurrentWidget(self.train_panel)
+        else:
+            self.importer.start(path)
+
+    def select_virtual(self) -> None:
+        """Select the virtual sensor (the first device) and show the capture tab: the demo's starting point."""
+        self.tabs.setCurrentWidget(self.capture_panel)
+        self.capture.select(0)
+
+    def _open_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a scene folder or a training run", str(self.workspace.root))
+        if path:
+            self.open_path(Path(path))
+
+    def _import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a recording (.mkv, .r3d, …)", str(Path.home()))
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "…or import a capture folder", str(Path.home()))
+        if path:
+            self.importer.start(Path(path))
+
+    def _busy(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+
+    def _import_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 0))
+        self.progress.setValue(done)
+
+    def _import_done(self, out: Path) -> None:
+        self.progress.hide()
+        self.statusBar().showMessage(f"imported into {out}", 10_000)
+        self.scene.load(out)
+        self.tabs.setCurrentWidget(self.scene_panel)
+
+    def _import_failed(self, message: str) -> None:
+        self.progress.hide()
+        self.statusBar().showMessage(f"import failed: {message}", 15_000)
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        for url in ev.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(Path(url.toLocalFile()))
+                break
+
+    # ------------------------------------------------------------------ closing
+    def shutdown(self) -> None:
+        """Stop every worker thread; training stops between steps and saves its checkpoint first."""
+        self.preview.shutdown()
+        self.export.shutdown()
+        self.capture.stop_live()
+        self.training.shutdown()
+        self.importer.shutdown()
+        self.scene.shutdown()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        self.statusBar().showMessage("stopping background work …")
+        self.shutdown()
+        ev.accept()
+
+

@@ -1,0 +1,1 @@
+"""QObject models holding the studio's state; views subscribe to their signals."""

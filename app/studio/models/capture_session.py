@@ -1,0 +1,161 @@
+"""The capture session: which device is live, its latest frame, and the recording in progress."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from app.studio.device_catalog import DeviceEntry
+from app.studio.workers.base import WorkerThread
+from app.studio.workers.capture import CaptureWorker
+from devices.capture import spread_split
+from devices.frame import Frame, SourceInfo
+from devices.scene_folder import SceneFolder
+
+
+class CaptureSession(QObject):
+    """State of the capture panel. Actions: ``select``, ``start_live``, ``stop_live``, ``start_recording``, ``stop_recording``.
+
+    Signals:
+        devicesChanged(list[DeviceEntry]); deviceSelected(int)
+        liveChanged(bool): the sensor stream started/stopped; sourceOpened(SourceInfo)
+        frameArrived(Frame): the newest frame (frames are dropped, never queued, when the UI is busy)
+        recordingChanged(bool); framesRecorded(int, list[int]): count and current keyframes
+        recordingFinished(SceneFolder); error(str)
+    """
+
+    devicesChanged = pyqtSignal(list)
+    deviceSelected = pyqtSignal(int)
+    liveChanged = pyqtSignal(bool)
+    sourceOpened = pyqtSignal(object)
+    frameArrived = pyqtSignal(object)
+    recordingChanged = pyqtSignal(bool)
+    framesRecorded = pyqtSignal(int, list)
+    recordingFinished = pyqtSignal(object)
+    error = pyqtSignal(str)
+
+    def __init__(self, captures_dir: Path, train_views: int = 3) -> None:
+        super().__init__()
+        self.captures_dir = Path(captures_dir)
+        self.train_views = train_views
+        self.devices: list[DeviceEntry] = []
+        self.current = -1
+        self.info: SourceInfo | None = None
+        self.recording = False
+        self.positions: list[np.ndarray] = []
+        self.keyframes: list[int] = []
+        self.last_scene: SceneFolder | None = None
+        self._job: WorkerThread | None = None
+
+    # ------------------------------------------------------------------ devices and live stream
+    def set_devices(self, devices: list[DeviceEntry]) -> None:
+        self.devices = list(devices)
+        self.devicesChanged.emit(self.devices)
+
+    def select(self, index: int) -> None:
+        """Choose device ``index``; an available one starts streaming at once."""
+        if index == self.current or not 0 <= index < len(self.devices):
+            return
+        self.stop_live()
+        self.current = index
+        self.deviceSelected.emit(index)
+        if self.devices[index].available:
+            self.start_live()
+
+    @property
+    def live(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    def start_live(self) -> None:
+        entry = self.devices[self.current]
+        if self.live or entry.open_source is None:
+            return
+        worker = CaptureWorker(entry.open_source, self.train_views)
+        worker.opened.connect(self._on_opened)
+        worker.frameReady.connect(self._on_frame_ready)
+        worker.recorded.connect(self._on_recorded)
+        worker.recordingDone.connect(self._on_recording_done)
+        worker.recordingFailed.connect(self._on_recording_failed)
+        worker.failed.connect(self.error)
+        job = WorkerThread(worker, f"capture-{entry.key}")
+        worker.done.connect(lambda: self._on_worker_done(job))
+        self._job = job.start()
+        self.liveChanged.emit(True)
+
+    def stop_live(self) -> None:
+        """Stop the stream (a recording in progress is committed first) and join the thread."""
+        if self._job is None:
+            return
+        job = self._job
+        job.stop()
+        self._on_worker_done(job)
+
+    # ------------------------------------------------------------------ recording
+    def new_capture_path(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.captures_dir / f"capture-{stamp}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.captures_dir / f"capture-{stamp}-{n}"
+        return path
+
+    def start_recording(self, out: Path | None = None) -> Path | None:
+        if not self.live or self.recording or self._job is None:
+            return None
+        out = out or self.new_capture_path()
+        self.positions, self.keyframes = [], []
+        self.recording = True
+        self._job.worker.start_recording(out)
+        self.recordingChanged.emit(True)
+        self.framesRecorded.emit(0, [])
+        return out
+
+    def stop_recording(self) -> None:
+        if self.recording and self._job is not None:
+            self._job.worker.stop_recording()
+
+    # ------------------------------------------------------------------ worker signals (UI thread)
+    def _on_opened(self, info: SourceInfo) -> None:
+        self.info = info
+        self.sourceOpened.emit(info)
+
+    def _on_frame_ready(self) -> None:
+        if self._job is None:
+            return
+        frame = self._job.worker.frames.take()
+        if frame is not None:
+            self.frameArrived.emit(frame)
+
+    def _on_recorded(self, index: int, frame: Frame) -> None:
+        if frame.c2w is not None:
+            self.positions.append(np.asarray(frame.c2w)[:3, 3])
+        if len(self.positions) == index + 1 and index >= 1:
+            self.keyframes, _ = spread_split(np.stack(self.positions), self.train_views)
+        self.framesRecorded.emit(index + 1, list(self.keyframes))
+
+    def _on_recording_done(self, scene: SceneFolder) -> None:
+        self.recording = False
+        self.last_scene = scene
+        self.keyframes = list(scene.train_ids)
+        self.framesRecorded.emit(len(scene), list(self.keyframes))
+        self.recordingChanged.emit(False)
+        self.recordingFinished.emit(scene)
+
+    def _on_recording_failed(self, message: str) -> None:
+        self.recording = False
+        self.recordingChanged.emit(False)
+        self.error.emit(message)
+
+    def _on_worker_done(self, job: WorkerThread) -> None:
+        if job is not self._job:
+            return  # an older stream, already handled
+        job.wait()
+        self._job = None
+        if self.recording:
+            self.recording = False
+            self.recordingChanged.emit(False)
+        self.liveChanged.emit(False)

@@ -1,0 +1,115 @@
+"""An export in progress: a video of the trained scene along a camera path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.workers.base import WorkerThread
+from app.studio.workers.export import ExportWorker, VideoSettings
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the export panel asks for; ``out`` None picks a new name under the videos folder."""
+
+    settings: VideoSettings
+    out: Path | None = None
+
+
+class ExportJob(QObject):
+    """Signals: stateChanged(str: idle, waiting, running, done, cancelled, failed); progress(done, total);
+    frame(RenderResult) of each rendered frame; finished(Path); error(str).
+
+    Training and export share the model, so an export asked for while training runs first stops the
+    training (which saves its checkpoint) and starts when the training thread has ended.
+    """
+
+    stateChanged = pyqtSignal(str)
+    progress = pyqtSignal(int, int)
+    frame = pyqtSignal(object)
+    finished = pyqtSignal(object)
+    error = pyqtSignal(str)
+
+    def __init__(self, videos_dir: Path, training: TrainingSession) -> None:
+        super().__init__()
+        self.videos_dir = Path(videos_dir)
+        self.training = training
+        self.state = "idle"
+        self.output: Path | None = None
+        self._pending: ExportRequest | None = None
+        self._job: WorkerThread | None = None
+        training.stateChanged.connect(self._on_training_state)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    def new_path(self, kind: str) -> Path:
+        return self.videos_dir / f"video-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+
+    def start(self, request: ExportRequest) -> None:
+        if self.training.trainer is None:
+            self.error.emit("nothing to export yet: train a scene or open a run first")
+            return
+        if self.state in ("waiting", "running"):
+            return
+        if self.training.state in ACTIVE_STATES:
+            self._pending = request
+            self._set_state("waiting")
+            self.training.stop()
+            return
+        self._launch(request)
+
+    def _on_training_state(self, state: str) -> None:
+        if self._pending is not None and state not in ACTIVE_STATES:
+            request, self._pending = self._pending, None
+            self._launch(request)
+
+    def _launch(self, request: ExportRequest) -> None:
+        out = request.out or self.new_path(request.settings.path)
+        worker = ExportWorker(self.training.trainer, request.settings, out, self.training.render_lock)
+        worker.progress.connect(self.progress)
+        worker.frameRendered.connect(self.frame)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        job = WorkerThread(worker, "export")
+        worker.done.connect(lambda: self._on_done(job))
+        self._job = job.start()
+        self.output = None
+        self._set_state("running")
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self._set_state("cancelled")
+        elif self._job is not None:
+            self._job.worker.request_stop()
+
+    def _on_finished(self, out: Path) -> None:
+        self.output = Path(out)
+        self._set_state("done")
+        self.finished.emit(self.output)
+
+    def _on_failed(self, message: str) -> None:
+        cancelled = self._job is not None and self._job.worker.stop_requested
+        self._set_state("cancelled" if cancelled else "failed")
+        if not cancelled:
+            self.error.emit(message)
+
+    def _on_done(self, job: WorkerThread) -> None:
+        if job is self._job:
+            job.wait()
+            self._job = None
+
+    def shutdown(self) -> None:
+        self._pending = None
+        if self._job is not None:
+            job = self._job
+            job.stop()
+            self._on_done(job)

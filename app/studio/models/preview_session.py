@@ -1,0 +1,113 @@
+"""Live novel-view preview: coalesced render requests, small while moving and refined when still."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from app.studio.models.preview_camera import PreviewCamera
+from app.studio.models.training_session import TrainingSession
+from app.studio.workers.base import WorkerThread
+from app.studio.workers.training import RenderWorker
+from nerf.types import Camera, RenderResult
+
+MOVING_SCALE = 0.25
+"""Resolution factor of renders while the camera moves."""
+SETTLE_MS = 250
+"""The camera counts as still this long after the last move; then a full-resolution render is asked for."""
+REFRESH_MS = 2000
+"""While training, re-render the (still) view this often so the preview follows the training."""
+
+
+class PreviewSession(QObject):
+    """Turns camera moves into render requests; emits ``rendered(RenderResult, nearest_view_index)``.
+
+    While the training loop runs, requests go through ``Trainer.request_render`` (coalesced by the
+    trainer, served between steps, on the training thread); otherwise through a RenderWorker thread
+    with a latest-only slot. Either way the UI thread never renders and a result older than one
+    already shown is dropped.
+    """
+
+    rendered = pyqtSignal(object, int)
+    _relay = pyqtSignal(object, int)  # from the training thread to the UI thread
+
+    def __init__(self, camera: PreviewCamera, training: TrainingSession) -> None:
+        super().__init__()
+        self.camera = camera
+        self.training = training
+        self.enabled = True
+        self.full_scale = 1.0
+        self._next_id = 0
+        self._shown_id = -1
+        self._worker: WorkerThread | None = None
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(lambda: self.request(self.full_scale))
+        self._refresh = QTimer(self, interval=REFRESH_MS)
+        self._refresh.timeout.connect(self._on_refresh)
+        self._relay.connect(self._on_result)
+        camera.changed.connect(self._on_camera_moved)
+        training.trainerChanged.connect(self._on_trainer)
+        training.stateChanged.connect(self._on_state)
+
+    @property
+    def trainer(self) -> Any:
+        return self.training.trainer
+
+    def _on_trainer(self, trainer: Any) -> None:
+        if trainer is None:
+            return
+        scene = trainer.scene
+        self.camera.set_views(scene.c2w)
+        self.camera.reset(trainer.view_camera(scene.train_ids[0]))
+
+    def _on_state(self, state: str) -> None:
+        if state == "running":
+            self._refresh.start()
+        else:
+            self._refresh.stop()
+        if state in ("stopped", "finished"):
+            self.request(self.full_scale)  # the final model, through the render worker
+
+    def _on_camera_moved(self, _camera: Camera) -> None:
+        self.request(MOVING_SCALE)
+        self._settle.start()
+
+    def _on_refresh(self) -> None:
+        if not self._settle.isActive():
+            self.request(self.full_scale)
+
+    def request(self, scale: float) -> int | None:
+        """Ask for a render of the current camera at ``scale``; returns the request id (None if nothing to render)."""
+        cam, trainer = self.camera.camera, self.trainer
+        if cam is None or trainer is None or not self.enabled:
+            return None
+        cam = cam.scaled(scale) if scale != 1.0 else cam
+        self._next_id += 1
+        rid = self._next_id
+        if self.training.loop_alive:
+            trainer.request_render(cam, lambda result, rid=rid: self._relay.emit(result, rid))
+        else:
+            self._render_worker().submit(trainer, cam, rid)
+        return rid
+
+    def _render_worker(self) -> RenderWorker:
+        if self._worker is None:
+            worker = RenderWorker(self.training.render_lock)
+            worker.rendered.connect(self._on_result)
+            self._worker = WorkerThread(worker, "preview-render").start()
+        return self._worker.worker  # type: ignore[return-value]
+
+    def _on_result(self, result: RenderResult, request_id: int) -> None:
+        if request_id < self._shown_id:
+            return  # an older request finished late: keep the newer image
+        self._shown_id = request_id
+        nearest = self.camera.nearest_view()
+        self.rendered.emit(result, -1 if nearest is None else nearest)
+
+    def shutdown(self) -> None:
+        self._settle.stop()
+        self._refresh.stop()
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None

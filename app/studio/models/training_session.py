@@ -1,0 +1,181 @@
+"""The training session: one Trainer, its loop in a worker thread, and the history of its snapshots."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from app.studio.workers.base import WorkerThread
+from app.studio.workers.training import TrainingWorker
+from nerf.types import TrainSnapshot
+
+ACTIVE_STATES = ("loading", "running", "paused", "stopping")
+"""States in which the training thread is alive."""
+
+
+@dataclass
+class TrainHistory:
+    """Curves of one run, one entry per snapshot (test PSNR only where it was evaluated)."""
+
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    train_psnr: list[float] = field(default_factory=list)
+    test_steps: list[int] = field(default_factory=list)
+    test_psnr: list[float] = field(default_factory=list)
+
+    def add(self, snap: TrainSnapshot) -> None:
+        if self.steps and snap.step <= self.steps[-1]:
+            return  # a repeated snapshot (e.g. while paused) adds no point
+        self.steps.append(snap.step)
+        self.loss.append(float(snap.losses.get("total", math.nan)))
+        self.train_psnr.append(float(snap.train_psnr))
+        if snap.test_psnr is not None and (not self.test_psnr or self.test_psnr[-1] != snap.test_psnr
+                                           or self.test_steps[-1] != snap.step):
+            self.test_steps.append(snap.step)
+            self.test_psnr.append(float(snap.test_psnr))
+
+
+def eta_seconds(snap: TrainSnapshot) -> float | None:
+    """Seconds left: from the time budget, or extrapolated from the step rate; None before the first step."""
+    if snap.budget_s is not None:
+        return max(0.0, snap.budget_s - snap.elapsed_s)
+    if snap.max_steps is not None and snap.step > 0:
+        return max(0.0, snap.elapsed_s / snap.step * (snap.max_steps - snap.step))
+    return None
+
+
+class TrainingSession(QObject):
+    """Signals: stateChanged(str); trainerChanged(Trainer or None); snapshot(TrainSnapshot); error(str).
+
+    States: idle, loading, running, paused, stopping, stopped, finished, failed.
+    """
+
+    stateChanged = pyqtSignal(str)
+    trainerChanged = pyqtSignal(object)
+    snapshot = pyqtSignal(object)
+    error = pyqtSignal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = "idle"
+        self.trainer: Any = None
+        self.history = TrainHistory()
+        self.last: TrainSnapshot | None = None
+        self.run_dir: Path | None = None
+        self.render_lock = threading.Lock()
+        """Held by any thread that renders with the trainer's model outside the training loop."""
+        self._job: WorkerThread | None = None
+
+    @property
+    def loop_alive(self) -> bool:
+        """True while the training thread runs (its loop serves render requests)."""
+        return self._job is not None and self._job.is_running() and self.state in ("running", "paused", "stopping")
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    def start(self, scene_root: Path, config: Any, run_dir: Path) -> None:
+        """Train the scene at ``scene_root`` with ``config`` (a nerf.trainer.TrainConfig) into ``run_dir``."""
+        if self.state in ACTIVE_STATES:
+            return
+
+        def make() -> Any:
+            from nerf.loaders import load_scene
+            from nerf.trainer import Trainer
+
+            return Trainer(load_scene(scene_root), config, run_dir)
+
+        self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)
+        self._launch(TrainingWorker(make))
+
+    def continue_training(self) -> None:
+        """Run the loop again on the current trainer (after a stop, or on an opened run)."""
+        if self.trainer is None or self.state in ACTIVE_STATES:
+            return
+        self._launch(TrainingWorker(lambda: self.trainer, trainer=self.trainer))
+        self._set_state("running")
+
+    def open_run(self, run_dir: Path) -> None:
+        """Load a saved run (its checkpoint) for preview, export or more training."""
+        if self.state in ACTIVE_STATES:
+            return
+
+        def make() -> Any:
+            from nerf.trainer import Trainer
+
+            return Trainer.resume(run_dir)
+
+        self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)
+        self._launch(TrainingWorker(make, run_loop=False))
+
+    def _launch(self, worker: TrainingWorker) -> None:
+        worker.trainerReady.connect(self._on_trainer)
+        worker.snapshot.connect(self._on_snapshot)
+        worker.failed.connect(self._on_failed)
+        job = WorkerThread(worker, "training")
+        worker.done.connect(lambda: self._on_done(job))
+        self._job = job.start()
+        if worker.trainer is None:
+            self._set_state("loading")
+
+    def pause(self) -> None:
+        if self.trainer is not None and self.state == "running":
+            self.trainer.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.trainer is not None and self.state == "paused":
+            self.trainer.resume()
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step (non-blocking); the checkpoint is saved on the way out."""
+        if self._job is not None and self.state in ACTIVE_STATES:
+            self._job.worker.request_stop()
+            if self.state == "paused" and self.trainer is not None:
+                self.trainer.resume()  # a paused loop must wake up to see the stop
+            self._set_state("stopping")
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop and join the training thread (window closing). True when no thread is left."""
+        job = self._job
+        if job is None:
+            return True
+        self.stop()
+        ok = job.stop(timeout_ms)
+        self._on_done(job)
+        return ok
+
+    # ------------------------------------------------------------------ worker signals (UI thread)
+    def _on_trainer(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.trainerChanged.emit(trainer)
+        job = self._job
+        if job is not None and job.worker.run_loop and not job.worker.stop_requested:
+            self._set_state("running")
+
+    def _on_snapshot(self, snap: TrainSnapshot) -> None:
+        self.last = snap
+        self.history.add(snap)
+        self.snapshot.emit(snap)
+
+    def _on_failed(self, message: str) -> None:
+        self._set_state("failed")
+        self.error.emit(message)
+
+    def _on_done(self, job: WorkerThread) -> None:
+        if job is not self._job:
+            return
+        job.wait()
+        self._job = None
+        if self.state == "failed":
+            return
+        finished = self.last is not None and self.last.state == "finished"
+        self._set_state("finished" if finished else ("stopped" if self.trainer is not None else "idle"))

@@ -1,0 +1,1 @@
+"""Views: each takes a model and subscribes to its signals."""

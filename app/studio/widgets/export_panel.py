@@ -1,0 +1,144 @@
+"""Export panel: camera path, resolution, fps, Export with a progress bar, Cancel, Open the video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QUrl
+from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.studio.models.export_job import ExportJob, ExportRequest
+from app.studio.models.training_session import TrainingSession
+from app.studio.widgets.image_view import DEPTH_COLORMAP, ImagePane, nice_range
+from app.studio.workers.export import PATH_KINDS, VideoSettings
+from nerf.types import RenderResult
+
+SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
+
+
+class ExportPanel(QWidget):
+    """View of an ExportJob."""
+
+    def __init__(self, job: ExportJob, training: TrainingSession, parent=None) -> None:
+        super().__init__(parent)
+        self.job, self.training = job, training
+        self.path = QComboBox()
+        for key, label in PATH_KINDS.items():
+            self.path.addItem(label, key)
+        self.scale = QComboBox()
+        for label, value in SCALES:
+            self.scale.addItem(label, value)
+        self.scale.setCurrentIndex(1)
+        self.frames = QSpinBox(minimum=2, maximum=3000, value=60)
+        self.fps = QSpinBox(minimum=1, maximum=120, value=24)
+        self.resolution = QLabel("")
+        self.export_button = QPushButton("⤓ Export video")
+        self.cancel_button = QPushButton("Cancel")
+        self.open_button = QPushButton("Open video")
+        self.bar = QProgressBar()
+        self.status = QLabel("Train a scene (or open a run), then export a video of it: colour and depth side by side.")
+        self.status.setWordWrap(True)
+        self.frame_view = ImagePane("last exported frame (RGB | depth)")
+        self._layout()
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(job.cancel)
+        self.open_button.clicked.connect(self.open_video)
+        self.scale.currentIndexChanged.connect(lambda _i: self._update_resolution())
+        job.stateChanged.connect(self._on_state)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.frame.connect(self._on_frame)
+        job.error.connect(lambda m: self.status.setText(f"⚠ {m}"))
+        training.trainerChanged.connect(lambda _t: self._update_resolution())
+        training.stateChanged.connect(lambda _s: self._on_state(job.state))
+        self._on_state(job.state)
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("camera path", self.path)
+        form.addRow("resolution", self.scale)
+        form.addRow("", self.resolution)
+        form.addRow("frames", self.frames)
+        form.addRow("frames per second", self.fps)
+        buttons = QHBoxLayout()
+        for b in (self.export_button, self.cancel_button, self.open_button):
+            buttons.addWidget(b)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Video export</b> — MP4 with the rendered colour and depth side by side"))
+        left.addLayout(form)
+        left.addLayout(buttons)
+        left.addWidget(self.bar)
+        left.addWidget(self.status)
+        left.addStretch(1)
+        side = QWidget()
+        side.setLayout(left)
+        side.setMaximumWidth(420)
+        row = QHBoxLayout(self)
+        row.addWidget(side)
+        row.addWidget(self.frame_view, 1)
+
+    def settings(self) -> VideoSettings:
+        return VideoSettings(path=self.path.currentData(), frames=self.frames.value(),
+                             scale=float(self.scale.currentData()), fps=self.fps.value())
+
+    def _update_resolution(self) -> None:
+        trainer = self.training.trainer
+        if trainer is not None:
+            s = float(self.scale.currentData())
+            self.resolution.setText(f"{round(trainer.scene.width * s)} x {round(trainer.scene.height * s)} px per half")
+
+    def start(self) -> None:
+        self.job.start(ExportRequest(self.settings()))
+
+    def open_video(self) -> None:
+        if self.job.output is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.job.output)))
+
+    def _on_state(self, state: str) -> None:
+        busy = state in ("waiting", "running")
+        self.export_button.setEnabled(not busy and self.training.trainer is not None)
+        self.cancel_button.setEnabled(busy)
+        self.open_button.setEnabled(self.job.output is not None and not busy)
+        if state == "waiting":
+            self.status.setText("Stopping the training first (its checkpoint is kept) …")
+        elif state == "running":
+            self.status.setText("Rendering the video …")
+        elif state == "cancelled":
+            self.status.setText("Export cancelled; no file was left behind.")
+            self.bar.setValue(0)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.bar.setRange(0, total)
+        self.bar.setValue(done)
+        self.bar.setFormat("frame %v / %m")
+
+    def _on_frame(self, result: RenderResult) -> None:
+        self.frame_view.show_rgb(side_by_side(result))
+
+    def _on_finished(self, out: Path) -> None:
+        self.status.setText(f"Saved <b>{out.name}</b><br>{out.parent}")
+        self._on_state(self.job.state)
+
+
+def side_by_side(result: RenderResult) -> np.ndarray:
+    """uint8 [H, 2W, 3]: the colour and the colour-mapped depth (black where nothing was rendered)."""
+    valid = (result.acc > 0.05) & np.isfinite(result.depth)
+    d = np.where(valid, result.depth, np.nan)
+    lo, hi = (0.0, 1.0) if not valid.any() else nice_range(d)
+    t = np.clip((np.nan_to_num(d, nan=0.0) - lo) / max(hi - lo, 1e-6), 0, 1)
+    depth_rgb = pg.colormap.get(DEPTH_COLORMAP).map(t.ravel(), mode="byte")[:, :3].reshape(*t.shape, 3)
+    depth_rgb[~valid] = 0
+    return np.concatenate([result.rgb, depth_rgb.astype(np.uint8)], axis=1)

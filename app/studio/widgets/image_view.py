@@ -1,0 +1,78 @@
+"""Image panes: one pyqtgraph ImageItem each, updated with setImage(arr, autoLevels=False), row-major."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QSizePolicy
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+DEPTH_COLORMAP = "turbo"
+"""Colour map of depth images (near = blue, far = red); holes (no measurement) are drawn black."""
+
+
+class ImagePane(pg.GraphicsLayoutWidget):
+    """A titled RGB image [H, W, 3] uint8, fit to the pane with its aspect ratio kept."""
+
+    def __init__(self, title: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("k")
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.title = self.addLabel(title, row=0, col=0, colspan=2)
+        self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self._shape: tuple[int, ...] | None = None
+
+    def set_title(self, text: str) -> None:
+        self.title.setText(text)
+
+    def show_rgb(self, rgb: np.ndarray) -> None:
+        """rgb: uint8 [H, W, 3]."""
+        self.item.setImage(rgb, autoLevels=False, levels=(0, 255))
+        self._fit(rgb.shape[:2])
+
+    def _fit(self, shape: tuple[int, ...]) -> None:
+        if shape != self._shape:  # re-fit only when the size changes, so the view does not jitter
+            self._shape = shape
+            self.view.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.0)
+
+
+class DepthPane(ImagePane):
+    """A depth map float32 [H, W] drawn with a colour map and a colour bar in ``unit`` (0 / NaN = hole, black)."""
+
+    def __init__(self, title: str = "", unit: str = "m", parent=None) -> None:
+        super().__init__(title, parent)
+        self.bar = pg.ColorBarItem(values=(0.0, 4.0), colorMap=pg.colormap.get(DEPTH_COLORMAP),
+                                   label=f"depth ({unit})", interactive=False, width=15)
+        self.bar.setImageItem(self.item)
+        self.addItem(self.bar, row=1, col=1)
+        self.levels = (0.0, 4.0)
+
+    def set_unit(self, unit: str) -> None:
+        self.bar.axis.setLabel(f"depth ({unit})")
+
+    def set_levels(self, low: float, high: float) -> None:
+        if high <= low:
+            high = low + 1e-3
+        self.levels = (float(low), float(high))
+        self.bar.setLevels(self.levels)
+
+    def show_depth(self, depth: np.ndarray, auto_range: bool = False) -> None:
+        """depth: float32 [H, W]; with ``auto_range`` the scale is fitted to this image's valid values."""
+        d = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
+        if auto_range and np.isfinite(d).any():
+            self.set_levels(*nice_range(d))
+        self.item.setImage(d, autoLevels=False, levels=self.levels)
+        self._fit(d.shape)
+
+
+def nice_range(depth: np.ndarray) -> tuple[float, float]:
+    """(0, the 99th percentile of the valid depth rounded up to a 'nice' step) so the scale does not flicker."""
+    valid = depth[np.isfinite(depth)]
+    top = float(np.percentile(valid, 99)) if valid.size else 1.0
+    step = 10 ** np.floor(np.log10(max(top, 1e-6))) / 2
+    return 0.0, float(np.ceil(top / step) * step)

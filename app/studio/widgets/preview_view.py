@@ -1,0 +1,117 @@
+"""Live preview: the novel view and its depth, beside the nearest captured frame; the mouse moves the camera.
+
+Left drag orbits, right or middle drag pans, the wheel zooms. A combo box snaps to any training or test view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QPointF, Qt
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.studio.models.preview_camera import PreviewCamera
+from app.studio.models.preview_session import PreviewSession
+from app.studio.widgets.image_view import DepthPane, ImagePane
+from nerf.types import RenderResult
+
+
+class MouseCameraPane(ImagePane):
+    """The novel-view pane; mouse drags and the wheel drive a PreviewCamera."""
+
+    def __init__(self, camera: PreviewCamera, title: str, parent=None) -> None:
+        super().__init__(title, parent)
+        self.camera = camera
+        self._last: QPointF | None = None
+        self._button = Qt.MouseButton.NoButton
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self._last, self._button = ev.position(), ev.button()
+        ev.accept()
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        if self._last is None:
+            return
+        d = ev.position() - self._last
+        self._last = ev.position()
+        if self._button == Qt.MouseButton.LeftButton:
+            self.camera.orbit(d.x(), d.y())
+        else:
+            self.camera.pan(d.x(), d.y())
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        self._last = None
+        ev.accept()
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802
+        self.camera.zoom(ev.angleDelta().y() / 120.0)
+        ev.accept()
+
+
+class PreviewView(QWidget):
+    """View of a PreviewSession (and its PreviewCamera)."""
+
+    def __init__(self, session: PreviewSession, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.novel = MouseCameraPane(session.camera, "novel view (drag to orbit, right-drag to pan, wheel to zoom)")
+        self.depth = DepthPane("rendered depth")
+        self.nearest = ImagePane("nearest captured frame")
+        self.snap = QComboBox()
+        self.snap.setMinimumWidth(160)
+        self.info = QLabel("Start training to see the novel view.")
+        self.renders = 0
+        self.last: RenderResult | None = None
+        row = QHBoxLayout()
+        for pane in (self.novel, self.depth, self.nearest):
+            row.addWidget(pane, 1)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("snap to view:"))
+        bar.addWidget(self.snap)
+        bar.addWidget(self.info, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(row, 1)
+        self.snap.activated.connect(self._snap)
+        session.rendered.connect(self._on_rendered)
+        session.training.trainerChanged.connect(self._on_trainer)
+
+    def _on_trainer(self, trainer: Any) -> None:
+        self.snap.clear()
+        if trainer is None:
+            return
+        scene = trainer.scene
+        for i in scene.train_ids:
+            self.snap.addItem(f"training view {i}", i)
+        for i in scene.test_ids:
+            self.snap.addItem(f"test view {i}", i)
+        self.depth.set_unit("NDC" if scene.ndc else ("m" if scene.to_metres else "scene units"))
+
+    def _snap(self, row: int) -> None:
+        trainer = self.session.trainer
+        if trainer is not None and row >= 0:
+            self.session.camera.reset(trainer.view_camera(int(self.snap.itemData(row))))
+
+    def _on_rendered(self, result: RenderResult, nearest: int) -> None:
+        self.renders += 1
+        self.last = result
+        self.novel.show_rgb(result.rgb)
+        self.depth.show_depth(display_depth(result, self.session.trainer), auto_range=True)
+        self.info.setText(f"step {result.step} · {result.camera.width}x{result.camera.height} px"
+                          + ("" if nearest < 0 else f" · nearest captured frame: {nearest}"))
+        trainer = self.session.trainer
+        if nearest >= 0 and trainer is not None:
+            img = (np.clip(trainer.scene.images[nearest], 0, 1) * 255).astype(np.uint8)
+            self.nearest.show_rgb(img)
+            self.nearest.set_title(f"nearest captured frame ({nearest})")
+
+
+def display_depth(result: RenderResult, trainer: Any) -> np.ndarray:
+    """float32 [H, W] depth to show: metres when the scene knows its scale; 0 (black) where the view is empty."""
+    depth = np.where(result.acc > 0.05, result.depth, 0.0).astype(np.float32)
+    scale = None if trainer is None or result.depth_is_ndc else trainer.scene.to_metres
+    return depth * np.float32(scale) if scale else depth

@@ -1,0 +1,121 @@
+"""Scene panel: thumbnails with the train/test split (click to change it) and the 3D view."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.studio.models.scene_model import SceneModel
+from app.studio.widgets.scene_3d import Scene3DView
+from app.studio.workers.scene_io import SceneData
+from devices.capture import spread_split
+
+TRAIN_COLOR = QColor("#2ecc40")
+TEST_COLOR = QColor("#3b8dff")
+UNUSED_COLOR = QColor("#555555")
+
+
+def to_pixmap(rgb: np.ndarray) -> QPixmap:
+    """uint8 [H, W, 3] -> QPixmap (copied, so the array may go away)."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w, _ = rgb.shape
+    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+
+
+class ScenePanel(QWidget):
+    """View of a SceneModel."""
+
+    def __init__(self, model: SceneModel, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.title = QLabel("No scene yet: record one on the Capture tab, or File ▸ Open / Import.")
+        self.title.setWordWrap(True)
+        self.help = QLabel("Click a thumbnail to add it to or remove it from the training views. "
+                           "<span style='color:#2ecc40'>■ training</span> "
+                           "<span style='color:#3b8dff'>■ held-out test</span> "
+                           "<span style='color:#888'>■ unused</span>")
+        self.thumbs = QListWidget()
+        self.thumbs.setViewMode(QListView.ViewMode.IconMode)
+        self.thumbs.setIconSize(QSize(96, 72))
+        self.thumbs.setResizeMode(QListView.ResizeMode.Adjust)
+        self.thumbs.setMovement(QListView.Movement.Static)
+        self.thumbs.setSpacing(4)
+        self.k = QSpinBox(minimum=1, maximum=50, value=3)
+        self.auto = QPushButton("Automatic few-shot split")
+        self.view3d = Scene3DView()
+        self._layout()
+        self.thumbs.itemClicked.connect(self._toggle)
+        self.auto.clicked.connect(self._auto_split)
+        model.loading.connect(lambda p: self.title.setText(f"Loading {p} …"))
+        model.sceneChanged.connect(self._show_scene)
+        model.splitChanged.connect(self._show_split)
+        model.error.connect(lambda msg: self.title.setText(f"⚠ {msg}"))
+
+    def _layout(self) -> None:
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("training views K ="))
+        tools.addWidget(self.k)
+        tools.addWidget(self.auto)
+        tools.addStretch(1)
+        left = QVBoxLayout()
+        for w in (self.title, self.help):
+            left.addWidget(w)
+        left.addLayout(tools)
+        left.addWidget(self.thumbs, 1)
+        lw = QWidget()
+        lw.setLayout(left)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(lw)
+        split.addWidget(self.view3d)
+        split.setSizes([500, 500])
+        QVBoxLayout(self).addWidget(split)
+
+    def _show_scene(self, data: SceneData) -> None:
+        f = data.folder
+        self.title.setText(f"<b>{f.root.name}</b> — {len(f)} frames, sensor {f.sensor}, depth {f.depth_kind.value}")
+        self.thumbs.clear()
+        for i, thumb in enumerate(data.thumbnails):
+            item = QListWidgetItem(QIcon(to_pixmap(thumb)), str(i))
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            self.thumbs.addItem(item)
+        self.k.setValue(max(1, len(f.train_ids)) if f.train_ids else 3)
+        self.view3d.show_scene(data)
+
+    def _show_split(self, train: list[int], test: list[int]) -> None:
+        train_set, test_set = set(train), set(test)
+        for row in range(self.thumbs.count()):
+            item = self.thumbs.item(row)
+            i = item.data(Qt.ItemDataRole.UserRole)
+            role = "train" if i in train_set else "test" if i in test_set else "unused"
+            color = TRAIN_COLOR if role == "train" else TEST_COLOR if role == "test" else UNUSED_COLOR
+            item.setBackground(QBrush(color))
+            item.setText(f"{i} {role}")
+        self.view3d.show_split(train, test)
+
+    def _toggle(self, item: QListWidgetItem) -> None:
+        data = self.model.data
+        if data is None:
+            return
+        i = item.data(Qt.ItemDataRole.UserRole)
+        self.model.set_training_view(i, i not in data.folder.train_ids)
+
+    def _auto_split(self) -> None:
+        data = self.model.data
+        if data is None or not data.folder.has_poses:
+            return
+        positions = np.stack([f.c2w[:3, 3] for f in data.folder.frames])
+        train, test = spread_split(positions, self.k.value())
+        self.model.set_split(train, test)

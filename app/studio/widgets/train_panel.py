@@ -1,0 +1,124 @@
+"""Train panel: settings, Train / Pause / Resume / Stop, status with ETA, curves, and the live preview."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from app.studio.models.preview_session import PreviewSession
+from app.studio.models.scene_model import SceneModel
+from app.studio.models.training_session import TrainingSession, eta_seconds
+from app.studio.widgets.curves import CurvesView
+from app.studio.widgets.preview_view import PreviewView
+from app.studio.widgets.train_settings import TrainSettings
+from nerf.types import TrainSnapshot
+
+
+def format_seconds(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    """View of a TrainingSession (+ the SceneModel it trains and the PreviewSession it shows)."""
+
+    def __init__(self, training: TrainingSession, scene: SceneModel, preview: PreviewSession,
+                 runs_dir: Path, parent=None) -> None:
+        super().__init__(parent)
+        self.training, self.scene, self.runs_dir = training, scene, Path(runs_dir)
+        self.settings = TrainSettings()
+        self.train_button = QPushButton("▶ Train")
+        self.train_button.setStyleSheet("font-weight:bold")
+        self.pause_button = QPushButton("❚❚ Pause")
+        self.stop_button = QPushButton("■ Stop")
+        self.status = QLabel("Load or record a scene, then press Train.")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.curves = CurvesView()
+        self.preview = PreviewView(preview)
+        self._layout()
+        self.train_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.stop_button.clicked.connect(training.stop)
+        training.stateChanged.connect(self._on_state)
+        training.snapshot.connect(self._on_snapshot)
+        training.error.connect(lambda msg: self.status.setText(f"⚠ {msg}"))
+        scene.sceneChanged.connect(lambda _d: self._on_state(training.state))
+        self._on_state(training.state)
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Training settings</b>"))
+        left.addWidget(self.settings)
+        left.addLayout(buttons)
+        left.addWidget(self.status)
+        left.addStretch(1)
+        side = QWidget()
+        side.setLayout(left)
+        side.setMaximumWidth(360)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.preview)
+        right.addWidget(self.curves)
+        right.setSizes([420, 260])
+        row = QHBoxLayout(self)
+        row.addWidget(side)
+        row.addWidget(right, 1)
+
+    def new_run_dir(self) -> Path:
+        name = self.scene.root.name if self.scene.root is not None else "run"
+        return self.runs_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def start(self, config: Any = None) -> None:
+        """Train the current scene (a new run), or continue the opened run when there is no scene."""
+        if self.training.state in ("stopped", "finished") and self.training.trainer is not None \
+                and self.scene.root is None:
+            self.training.continue_training()
+            return
+        if self.scene.root is None:
+            self.status.setText("No scene: record one on the Capture tab or open one (File ▸ Open).")
+            return
+        cfg = config if config is not None else self.settings.config()
+        self.training.start(self.scene.root, cfg, self.new_run_dir())
+
+    def _pause_or_resume(self) -> None:
+        if self.training.state == "paused":
+            self.training.resume()
+        else:
+            self.training.pause()
+
+    def _on_state(self, state: str) -> None:
+        can_start = state not in ("loading", "running", "paused", "stopping")
+        has_input = self.scene.root is not None or self.training.trainer is not None
+        self.train_button.setEnabled(can_start and has_input)
+        self.settings.setEnabled(can_start)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("▶ Resume" if state == "paused" else "❚❚ Pause")
+        self.stop_button.setEnabled(state in ("loading", "running", "paused"))
+        if state == "loading":
+            self.status.setText("Loading the scene and building the field …")
+        elif state in ("stopped", "finished") and self.training.run_dir is not None:
+            self.status.setText(f"Training {state}. Checkpoint saved in<br>{self.training.run_dir}"
+                                + self._numbers(self.training.last))
+
+    def _on_snapshot(self, snap: TrainSnapshot) -> None:
+        self.curves.show_history(self.training.history)
+        eta = eta_seconds(snap)
+        budget = f"/{snap.max_steps}" if snap.max_steps else ""
+        self.status.setText(f"<b>{self.training.state}</b> · step {snap.step}{budget} · "
+                            f"{format_seconds(snap.elapsed_s)} elapsed"
+                            + ("" if eta is None else f" · ETA {format_seconds(eta)}") + self._numbers(snap))
+
+    @staticmethod
+    def _numbers(snap: TrainSnapshot | None) -> str:
+        if snap is None:
+            return ""
+        test = "—" if snap.test_psnr is None else f"{snap.test_psnr:.2f} dB"
+        loss = snap.losses.get("total", float("nan"))
+        return f"<br>loss {loss:.4g} · train PSNR {snap.train_psnr:.2f} dB · held-out PSNR {test}"

@@ -1,0 +1,101 @@
+"""The training settings form: the few TrainConfig fields a user needs, with good defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
+
+DEFAULT_MINUTES = 3.0
+"""Default time budget: enough for a recognisable fast-field result on a CPU."""
+
+
+class TrainSettings(QWidget):
+    """Edits field, budget (minutes or steps), depth-prior weight and ranking window; ``config()`` builds a TrainConfig."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.field = QComboBox()
+        self.field.addItem("fast (dense grids, minutes)", "fast")
+        self.field.addItem("mipnerf (faithful original, hours)", "mipnerf")
+        self.budget_kind = QComboBox()
+        self.budget_kind.addItems(["minutes", "steps"])
+        self.minutes = QDoubleSpinBox(minimum=0.1, maximum=600.0, value=DEFAULT_MINUTES, singleStep=0.5, decimals=1)
+        self.steps = QSpinBox(minimum=1, maximum=1_000_000, value=3000, singleStep=100)
+        self.steps.hide()
+        self.depth_prior = QCheckBox("depth-ranking prior (SparseNeRF)")
+        self.depth_prior.setChecked(True)
+        self.rank_weight = QDoubleSpinBox(minimum=0.0, maximum=10.0, value=0.0, singleStep=0.05, decimals=2)
+        self.rank_weight.setSpecialValueText("auto (data set's)")
+        self.win_h = QSpinBox(minimum=0, maximum=2000, value=0)
+        self.win_w = QSpinBox(minimum=0, maximum=2000, value=0)
+        for spin in (self.win_h, self.win_w):
+            spin.setSpecialValueText("scene's")
+        self.setToolTip("Settings of a new run; hover a field for what it does.")
+        self._tooltips()
+        budget = QHBoxLayout()
+        budget.addWidget(self.budget_kind)
+        budget.addWidget(self.minutes)
+        budget.addWidget(self.steps)
+        window = QHBoxLayout()
+        window.addWidget(self.win_h)
+        window.addWidget(self.win_w)
+        form = QFormLayout(self)
+        form.addRow("field", self.field)
+        form.addRow("budget", budget)
+        form.addRow("", self.depth_prior)
+        form.addRow("depth-prior weight λ", self.rank_weight)
+        form.addRow("ranking window h × w", window)
+        self.budget_kind.currentTextChanged.connect(self._budget_changed)
+        self.depth_prior.toggled.connect(self.rank_weight.setEnabled)
+
+    def _tooltips(self) -> None:
+        from nerf.train_config import TrainConfig
+
+        docs = field_docs(TrainConfig)
+        for widget, name in ((self.field, "field"), (self.minutes, "minutes"), (self.steps, "steps"),
+                             (self.depth_prior, "depth_prior"), (self.rank_weight, "rank_weight"),
+                             (self.win_h, "ranking_window"), (self.win_w, "ranking_window")):
+            widget.setToolTip(docs.get(name, ""))
+
+    def _budget_changed(self, kind: str) -> None:
+        self.minutes.setVisible(kind == "minutes")
+        self.steps.setVisible(kind == "steps")
+
+    def set_steps(self, steps: int) -> None:
+        """Use a step budget of ``steps`` (tests, scripts)."""
+        self.budget_kind.setCurrentText("steps")
+        self.steps.setValue(steps)
+
+    def config(self, **overrides: Any) -> Any:
+        """The nerf.train_config.TrainConfig these settings describe (``overrides`` set any other field)."""
+        from nerf.train_config import TrainConfig
+
+        by_steps = self.budget_kind.currentText() == "steps"
+        window = (self.win_h.value(), self.win_w.value())
+        values: dict[str, Any] = dict(
+            field=self.field.currentData(),
+            steps=self.steps.value() if by_steps else None,
+            minutes=None if by_steps else self.minutes.value(),
+            depth_prior=self.depth_prior.isChecked(),
+            rank_weight=self.rank_weight.value() or None,
+            ranking_window=window if all(window) else None,
+        )
+        values.update(overrides)
+        return TrainConfig(**values)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's docstring (the line below it), for tooltips; empty when unavailable."""
+    try:
+        from tyro._docstrings import get_field_docstring
+    except ImportError:
+        return {}
+    out = {}
+    for f in dataclasses.fields(cls):
+        try:
+            out[f.name] = get_field_docstring(cls, f.name, ()) or ""
+        except Exception:  # noqa: BLE001 - tooltips are a nicety
+            out[f.name] = ""
+    return out

@@ -1,0 +1,105 @@
+"""A worker QObject run in its own QThread, with a thread-safe stop flag, and a latest-only slot."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Generic, TypeVar
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+
+from devices.errors import InputError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Worker(QObject):
+    """Subclass and implement ``work()``; it runs on the worker's own thread.
+
+    ``work()`` polls ``stop_requested`` between units of work. Its return value is emitted with
+    ``finished``; a user-facing error (InputError, MissingDependencyError) or any other exception is
+    emitted as one line with ``failed``. ``done`` is emitted last in every case.
+    """
+
+    finished = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    done = pyqtSignal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        """Thread-safe: ask ``work()`` to end at its next check."""
+        self._stop.set()
+
+    def work(self) -> object:
+        raise NotImplementedError
+
+    @pyqtSlot()
+    def run(self) -> None:
+        try:
+            result = self.work()
+        except (InputError, MissingDependencyError) as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the UI shows it instead of the thread dying silently
+            log.error("worker %s failed:\n%s", type(self).__name__, traceback.format_exc())
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(result)
+        finally:
+            self.done.emit()
+
+
+class WorkerThread:
+    """Owns one QThread running one Worker; ``stop()`` asks the worker to end and joins the thread."""
+
+    def __init__(self, worker: Worker, name: str) -> None:
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName(name)
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        worker.done.connect(self.thread.quit)
+
+    def start(self) -> WorkerThread:
+        self.thread.start()
+        return self
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Request a stop and wait for the thread to finish; True when it has."""
+        self.worker.request_stop()
+        return self.wait(timeout_ms)
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        return bool(self.thread.wait(timeout_ms))
+
+
+class LatestSlot(Generic[T]):
+    """Holds only the newest value put into it (older ones are dropped): a moving camera or a fast
+    sensor never builds a backlog. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: T | None = None
+
+    def put(self, value: T) -> bool:
+        """Store ``value``; True when the slot was empty (the consumer needs a wake-up)."""
+        with self._lock:
+            was_empty = self._value is None
+            self._value = value
+            return was_empty
+
+    def take(self) -> T | None:
+        with self._lock:
+            value, self._value = self._value, None
+            return value

@@ -1,0 +1,82 @@
+"""Export worker: renders a camera path with the trained model into an MP4 (RGB | depth side by side)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import pyqtSignal
+
+from app.studio.workers.base import Worker
+from devices.errors import InputError
+from nerf.types import Camera, RenderResult
+
+PATH_KINDS = {"spiral": "spiral around the training views", "interp": "through the training views",
+              "orbit": "orbit around the scene"}
+"""Camera paths of nerf.paths, with their labels."""
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """A video export."""
+
+    path: str = "spiral"
+    """Camera path: "spiral", "interp" (through the training views) or "orbit"."""
+    frames: int = 60
+    """Number of video frames."""
+    scale: float = 0.5
+    """Resolution relative to the scene's images."""
+    fps: int = 24
+    """Frames per second of the MP4."""
+
+
+def camera_path(trainer: Any, s: VideoSettings) -> list[Camera]:
+    """The cameras of the video, from nerf.paths, at ``s.scale`` times the scene's resolution."""
+    from nerf import paths
+
+    scene = trainer.scene
+    if s.path == "spiral":
+        cams = paths.spiral(scene, s.frames)
+    elif s.path == "interp":
+        cams = paths.interp(scene, s.frames)
+    elif s.path == "orbit":
+        cams = paths.orbit(scene, s.frames)
+    else:
+        raise ValueError(f"unknown camera path {s.path!r}; choose one of {', '.join(PATH_KINDS)}")
+    return [c.scaled(s.scale) if s.scale != 1.0 else c for c in cams]
+
+
+class ExportWorker(Worker):
+    """``progress(done, total)`` and ``frameRendered(RenderResult)`` per frame; ``finished(Path)`` with the MP4. Cancelling leaves no file behind."""
+
+    progress = pyqtSignal(int, int)
+    frameRendered = pyqtSignal(object)
+
+    def __init__(self, trainer: Any, settings: VideoSettings, out: Path, render_lock: threading.Lock) -> None:
+        super().__init__()
+        self.trainer, self.settings, self.out, self.render_lock = trainer, settings, Path(out), render_lock
+
+    def _render(self, camera: Camera) -> RenderResult:
+        with self.render_lock:
+            result = self.trainer.render(camera)
+        self.frameRendered.emit(result)
+        return result
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.stop_requested:
+            raise InputError(self.out, "export cancelled")
+        self.progress.emit(done, total)
+
+    def work(self) -> Path:
+        from nerf.video import write_video
+
+        cameras = camera_path(self.trainer, self.settings)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_video(self.out, cameras, self._render, fps=self.settings.fps, progress=self._progress)
+        except BaseException:
+            self.out.unlink(missing_ok=True)
+            raise
+        return self.out

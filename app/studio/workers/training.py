@@ -1,0 +1,89 @@
+"""Training and rendering workers around nerf.trainer.Trainer (which has no Qt in it)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import pyqtSignal
+
+from app.studio.workers.base import Worker
+from nerf.types import Camera
+
+
+class TrainingWorker(Worker):
+    """Builds a Trainer on its own thread (loading the scene can take seconds) and runs its loop.
+
+    ``trainerReady(Trainer)`` is emitted before the loop starts, ``snapshot(TrainSnapshot)`` at the
+    trainer's bounded rate. When the loop ends (finished or stopped) the latest checkpoint is saved.
+    ``run_loop=False`` only builds the trainer (opening a finished run for preview and export).
+    """
+
+    trainerReady = pyqtSignal(object)
+    snapshot = pyqtSignal(object)
+
+    def __init__(self, make_trainer: Callable[[], Any], run_loop: bool = True, trainer: Any = None) -> None:
+        super().__init__()
+        self.make_trainer = make_trainer
+        self.run_loop = run_loop
+        self.trainer = trainer
+        self._trainer_lock = threading.Lock()
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        with self._trainer_lock:
+            if self.trainer is not None:
+                self.trainer.stop()
+
+    def work(self) -> Any:
+        if self.trainer is None:
+            trainer = self.make_trainer()
+            with self._trainer_lock:
+                self.trainer = trainer
+            self.trainerReady.emit(trainer)
+        if not self.run_loop or self.stop_requested:
+            return self.trainer
+        self.trainer.run(self.snapshot.emit)
+        self.trainer.save_checkpoint()
+        return self.trainer
+
+
+class RenderWorker(Worker):
+    """Renders preview cameras while the training loop is not running; only the newest request is served.
+
+    ``submit`` replaces any request not yet started, so a moving camera never builds a backlog.
+    ``rendered(RenderResult, request_id)`` carries each result. ``render_lock`` serialises use of
+    the trainer's model with other threads (export).
+    """
+
+    rendered = pyqtSignal(object, int)
+
+    def __init__(self, render_lock: threading.Lock) -> None:
+        super().__init__()
+        self.render_lock = render_lock
+        self._cv = threading.Condition()
+        self._request: tuple[Any, Camera, int] | None = None
+
+    def submit(self, trainer: Any, camera: Camera, request_id: int) -> None:
+        """Thread-safe: render ``camera`` with ``trainer`` next, dropping any older pending request."""
+        with self._cv:
+            self._request = (trainer, camera, request_id)
+            self._cv.notify()
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        with self._cv:
+            self._cv.notify()
+
+    def work(self) -> None:
+        while not self.stop_requested:
+            with self._cv:
+                self._cv.wait_for(lambda: self._request is not None or self.stop_requested, timeout=0.5)
+                request, self._request = self._request, None
+            if request is None or self.stop_requested:
+                continue
+            trainer, camera, request_id = request
+            with self.render_lock:
+                result = trainer.render(camera)
+            self.rendered.emit(result, request_id)
