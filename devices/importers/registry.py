@@ -57,6 +57,7 @@ _FORMAT_MODULES: tuple[str, ...] = (
     "devices.iphone.polycam",
     "devices.zed.importer",
     "devices.nvs_rgbd",
+    "devices.kinect.importer",
 )
 
 
