@@ -104,8 +104,10 @@ class FaithfulPreset:
     notes: tuple[str, ...] = ()
 
     def apply(self, config):  # config: nerf.train_config.TrainConfig -> TrainConfig
-        """A copy of ``config`` with this preset's settings (field "mipnerf", steps unless a time budget is set)."""
-        steps = config.steps if config.minutes is not None else self.steps
+        """A copy of ``config`` with this preset's settings (field "mipnerf"; the authors' step count unless
+        the config already has a step or time budget). Applying it twice changes nothing."""
+        explicit_budget = config.minutes is not None or config.steps is not None
+        steps = config.steps if explicit_budget else self.steps
         return dataclasses.replace(
             config, field="mipnerf", preset="faithful", steps=steps, batch_rays=self.batch_rays,
             lr=self.lr, lr_final_ratio=self.lr_final_ratio, lr_warmup_steps=self.lr_warmup_steps,
@@ -133,6 +135,17 @@ def faithful_config(scene: Scene) -> FaithfulPreset:
     notes = () if scene.dataset in sensors else (
         "custom scene: NVS-RGBD sensor weights (lambda 0.5, c 0.1), the scene's own ranking window",)
     return FaithfulPreset(scene.dataset, 512, 60_000, 0.5, 0.1, window, downscale, "cylinder", notes=notes)
+
+
+PRESETS = ("faithful",)
+"""Names ``TrainConfig.preset`` accepts."""
+
+
+def apply_preset(name: str, scene: Scene, config):  # config: TrainConfig -> TrainConfig
+    """``config`` with the named preset for ``scene`` applied (the Trainer calls this)."""
+    if name != "faithful":
+        raise ValueError(f"unknown preset {name!r} (expected one of {', '.join(PRESETS)})")
+    return faithful_config(scene).apply(config)
 
 
 _TV_NOTE = ("RegNeRF's depth TV term on 8x8 patches from random poses is defined (nerf.regnerf_tv) but "

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from devices.frame import DepthKind
-from nerf.presets import DepthTV, NearFarAnneal, anneal_near_far, faithful_config
+from nerf.presets import DepthTV, NearFarAnneal, anneal_near_far, apply_preset, faithful_config
 from nerf.regnerf_tv import depth_tv_loss
 from nerf.scene import Scene
 from nerf.train_config import TrainConfig
@@ -50,6 +50,10 @@ class TestFaithfulConfig:
         assert cfg.lr_warmup_steps == 512 and cfg.grad_clip_value == 0.1 and cfg.grad_clip_norm == 0.1
         timed = faithful_config(_scene("fern", "llff")).apply(TrainConfig(minutes=5.0))
         assert timed.steps is None and timed.minutes == 5.0
+        assert apply_preset("faithful", _scene("fern", "llff"), TrainConfig(steps=7)).steps == 7
+        assert apply_preset("faithful", _scene("fern", "llff"), cfg) == cfg  # idempotent (resume re-applies)
+        with pytest.raises(ValueError, match="unknown preset"):
+            apply_preset("fastest", _scene("fern", "llff"), TrainConfig())
 
 
 class TestAnneal:
