@@ -78,6 +78,16 @@ class TestRecord3DImport:
         scene = import_record3d(r3d, tmp_path / "s", config=IphoneConfig(min_confidence=2))
         check_imported_depth(scene.load_depth(0), frames[0], min_conf=2)
 
+    def test_intrinsics_scaled_to_the_stored_images(self, tmp_path):
+        frames = tum_frames(1)
+        meta = r3d_metadata(frames)
+        # K and w x h of a 1280x960 stream, the JPEGs stored at 640x480: by hand, fx = 1050 / 2 = 525 and
+        # cx = (639.5 + 0.5) / 2 - 0.5 = 319.5 (pixel centres at integer coordinates).
+        meta.update(w=1280, h=960, K=[1050.0, 0, 0, 0, 1050.0, 0, 639.5, 479.5, 1])
+        scene = import_record3d(write_r3d(tmp_path / "a.r3d", frames, meta), tmp_path / "s")
+        intr = scene.frames[0].intrinsics
+        assert (intr.fx, intr.fy, intr.cx, intr.cy, intr.width, intr.height) == (525.0, 525.0, 319.5, 239.5, 640, 480)
+
     def test_every(self, tmp_path):
         scene = import_record3d(write_r3d(tmp_path / "a.r3d", tum_frames(3)), tmp_path / "s",
                                 options=ImportOptions(every=2))

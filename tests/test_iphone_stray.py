@@ -78,6 +78,10 @@ class TestStrayBadInput:
         (root / "camera_matrix.csv").unlink()
         self._fails(root, tmp_path, capsys, root / "camera_matrix.csv", "missing")
 
+    def test_camera_matrix_of_another_resolution(self, tmp_path, capsys):
+        root = write_stray(tmp_path / "c", tum_frames(1), K=np.array([[1400.0, 0, 959.5], [0, 1400, 719.5], [0, 0, 1]]))
+        self._fails(root, tmp_path, capsys, root / "camera_matrix.csv", "outside the 640x480 video")
+
     def test_fewer_pose_rows_than_frames(self, tmp_path, capsys):
         root = write_stray(tmp_path / "c", tum_frames(3))
         lines = (root / "odometry.csv").read_text().splitlines()

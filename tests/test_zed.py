@@ -146,6 +146,14 @@ class TestZedSource:
             assert len(list(src)) == 3
         assert sl.OPENED[-1].init.depth_mode is sl.DEPTH_MODE.ULTRA
 
+    def test_distortion_of_left_cam(self, sl, tum, tmp_path):
+        svo = svo_file(sl, tum, tmp_path / "a.svo2")
+        disto = [0.1, -0.05, 0.001, 0.002, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # SDK 4: 12 coefficients
+        sl.RECORDINGS[str(svo)].disto = disto
+        with ZedSource(ZedConfig(svo=svo)) as src:
+            frame = next(iter(src))
+        np.testing.assert_array_equal(frame.distortion, disto[:8])  # k1 k2 p1 p2 k3 k4 k5 k6 (OpenCV order)
+
     def test_unknown_depth_mode(self, sl, tum, tmp_path):
         svo = svo_file(sl, tum, tmp_path / "a.svo2")
         with pytest.raises(InputError, match="unknown ZED depth mode 'SHARP'.*NEURAL"):

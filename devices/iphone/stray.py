@@ -89,6 +89,14 @@ def _read_png(path: Path, dtype: type) -> np.ndarray:
     return img
 
 
+def _check_principal_point(K: np.ndarray, rgb: np.ndarray, where: Path) -> None:
+    """InputError when the principal point lies outside the video frame (a matrix of another resolution)."""
+    h, w = rgb.shape[:2]
+    if not (0 < K[0, 2] < w and 0 < K[1, 2] < h):
+        raise InputError(where, f"principal point ({K[0, 2]:g}, {K[1, 2]:g}) lies outside the {w}x{h} video: "
+                                "the camera matrix does not belong to rgb.mp4")
+
+
 def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray], every: int,
             config: IphoneConfig) -> Iterator[Frame]:
     depth_size: tuple[int, int] | None = None
@@ -104,6 +112,7 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
         depth_mm = _read_png(root / "depth" / f"{i:06d}.png", np.uint16)
         size = (depth_mm.shape[1], depth_mm.shape[0])
         if depth_size is None:
+            _check_principal_point(K, rgb, root / "camera_matrix.csv")
             check_aspect(size, (rgb.shape[1], rgb.shape[0]), root / "depth" / f"{i:06d}.png")
             depth_size = size
         elif size != depth_size:

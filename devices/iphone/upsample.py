@@ -73,7 +73,7 @@ def upsample_depth(
 
     Returns:
         float32 [H, W]; 0 where no valid sample lies in the neighbourhood. Every output value is a
-        weighted mean of input samples that lie within ``depth_tolerance`` of one another.
+        weighted mean of input samples within ``depth_tolerance`` (relative) of the best-matching one.
     """
     check_shape("depth", depth, (None, None))
     check_shape("guide", guide, (None, None, 3))
@@ -82,22 +82,47 @@ def upsample_depth(
     H, W = guide.shape[:2]
     if (h, w) == (H, W):
         return d
-    g_hi = guide.astype(np.float32)
     g_lo = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     xs, ix = _low_res_coords(W, w)
     ys, iy = _low_res_coords(H, h)
+    out = np.empty((H, W), np.float32)
+    for r0 in range(0, H, _BAND_ROWS):  # bands of rows bound the memory (9 candidates per pixel)
+        r1 = min(H, r0 + _BAND_ROWS)
+        band = _Grid(xs, ix, ys[r0:r1], iy[r0:r1])
+        out[r0:r1] = _edge_safe_mean(_candidates(d, guide[r0:r1].astype(np.float32), g_lo, band, config),
+                                     config.depth_tolerance)
+    return out
+
+
+_BAND_ROWS = 256
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Low-res coordinates (continuous and nearest index) of a band of output pixels."""
+
+    xs: np.ndarray
+    ix: np.ndarray
+    ys: np.ndarray
+    iy: np.ndarray
+
+
+def _candidates(d: np.ndarray, g_hi: np.ndarray, g_lo: np.ndarray, grid: _Grid,
+                config: UpsampleConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight [B, W], depth [B, W]) of each neighbour offset; weight 0 where the sample is invalid."""
+    h, w = d.shape
     r = int(config.radius)
-    cands = []  # (weight [H, W], depth [H, W]) per neighbour offset
+    cands = []
     for dy in range(-r, r + 1):
-        qy = np.clip(iy + dy, 0, h - 1)
+        qy = np.clip(grid.iy + dy, 0, h - 1)[:, None]
         for dx in range(-r, r + 1):
-            qx = np.clip(ix + dx, 0, w - 1)
-            dq = d[qy[:, None], qx[None, :]]
-            dist2 = (qy[:, None] - ys[:, None]) ** 2 + (qx[None, :] - xs[None, :]) ** 2
-            diff2 = np.sum((g_hi - g_lo[qy[:, None], qx[None, :]]) ** 2, axis=-1)
+            qx = np.clip(grid.ix + dx, 0, w - 1)[None, :]
+            dq = d[qy, qx]
+            dist2 = (qy - grid.ys[:, None]) ** 2 + (qx - grid.xs[None, :]) ** 2
+            diff2 = np.sum((g_hi - g_lo[qy, qx]) ** 2, axis=-1)
             wq = np.exp(-dist2 / (2 * config.sigma_space**2) - diff2 / (2 * config.sigma_color**2))
             cands.append((np.where(dq > 0, wq + 1e-12, 0.0).astype(np.float32), dq))
-    return _edge_safe_mean(cands, config.depth_tolerance)
+    return cands
 
 
 def _edge_safe_mean(cands: list[tuple[np.ndarray, np.ndarray]], tol: float) -> np.ndarray:
