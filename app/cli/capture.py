@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import tyro
 
@@ -85,8 +86,56 @@ class CaptureZed:
         return 0
 
 
+@dataclass
+class CaptureKinect:
+    """Record a connected Azure Kinect into a scene folder: colour, depth aligned to it (the SDK's
+    semantics), undistorted to a pinhole camera; poses by RGB-D odometry afterwards. Needs pyk4a and
+    Microsoft's libk4a 1.4. Unplugging the device keeps every frame written so far."""
+
+    out: tyro.conf.Positional[Path]
+    """Scene folder to create."""
+    device: int = 0
+    """Index of the device (0 = the first one connected)."""
+    color_resolution: Literal["720p", "1080p", "1440p", "1536p", "2160p", "3072p"] = "720p"
+    """Colour resolution."""
+    depth_mode: Literal["NFOV_2X2BINNED", "NFOV_UNBINNED", "WFOV_2X2BINNED", "WFOV_UNBINNED"] = "NFOV_UNBINNED"
+    """Depth mode (NFOV: narrow field of view; 2X2BINNED: half resolution, longer range)."""
+    fps: Literal[5, 15, 30] = 30
+    """Camera frame rate (30 is not available with 3072p colour or WFOV_UNBINNED depth)."""
+    frames: int = 300
+    """Stop after this many written frames."""
+    every: int = 1
+    """Keep one frame in EVERY."""
+    keep_distortion: bool = False
+    """Keep the colour camera's own pixel grid and write its distortion coefficients."""
+    train_views: int = 3
+    """Number of training views picked along the path (the few-shot split); the rest are test views."""
+    no_poses: bool = False
+    """Do not estimate poses after the capture."""
+    overwrite: bool = False
+    """Replace OUT if it already exists."""
+
+    def run(self) -> int:
+        from app.cli.progress import Progress
+        from devices.capture import record
+        from devices.kinect.importer import add_poses
+        from devices.kinect.live import KinectLive, KinectLiveConfig
+
+        cfg = KinectLiveConfig(device=self.device, color_resolution=self.color_resolution,
+                               depth_mode=self.depth_mode, fps=self.fps, keep_distortion=self.keep_distortion)
+        bar = Progress(self.frames, "capture")
+        with KinectLive(cfg) as source:
+            scene = record(source, self.out, max_frames=self.frames, every=self.every, train_views=self.train_views,
+                           overwrite=self.overwrite, on_frame=lambda i, f: bar.update())
+        bar.close()
+        if not self.no_poses:
+            scene = add_poses(self.out, scene, self.train_views)
+        print(f"wrote {len(scene)} frames to {self.out} (train views {scene.train_ids})")
+        return 0
+
+
 COMMAND = subcommand_group(
     "capture",
     "Record RGB-D from a sensor into a scene folder.",
-    {"virtual": CaptureVirtual, "zed": CaptureZed},
+    {"virtual": CaptureVirtual, "zed": CaptureZed, "kinect": CaptureKinect},
 )

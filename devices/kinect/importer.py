@@ -30,7 +30,7 @@ def detect(path: Path) -> bool:
         return False
 
 
-def _estimate_poses(out: Path, scene: SceneFolder, train_views: int) -> SceneFolder:
+def add_poses(out: Path, scene: SceneFolder, train_views: int) -> SceneFolder:
     """RGB-D odometry poses (devices.poses) written into the scene; skipped when that package is absent."""
     if importlib.util.find_spec("devices.poses") is None:
         log.warning("%s: devices.poses is not available; the scene has no poses", out)
@@ -62,7 +62,7 @@ def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | No
         log.warning("%s: skipped %d capture(s) with a missing or damaged colour/depth image", path, skipped)
         scene = update_scene(scene, extra={**scene.extra, "skipped_captures": skipped})
     if options.estimate_poses and not scene.has_poses:
-        scene = _estimate_poses(out, scene, options.train_views)
+        scene = add_poses(out, scene, options.train_views)
     return scene
 
 
