@@ -123,10 +123,23 @@ def write_stray(root: Path, frames: list[PhoneFrame], codec: str = "libx264", K:
     np.savetxt(root / "camera_matrix.csv", K, delimiter=",")
     rows = ["timestamp, frame, x, y, z, qx, qy, qz, qw"]
     for i, (q, p) in enumerate(ARKIT_POSES[: len(frames)]):
-        rows.append(", ".join(str(v) for v in (10.0 + i / 30, i, *p, *q)))
+        q_written = hamilton(q, STRAY_Q_AC)  # what the app's OdometryEncoder writes: q_WA * q_AC
+        rows.append(", ".join(str(v) for v in (10.0 + i / 30, f"{i:06d}", *p, *q_written)))
     (root / "odometry.csv").write_text("\n".join(rows) + "\n")
     (root / "imu.csv").write_text("timestamp, a_x, a_y, a_z, alpha_x, alpha_y, alpha_z\n")
     return root
+
+
+# Stray Scanner's OdometryEncoder.swift: q_AC = simd_quatf(ix: 1, iy: 0, iz: 0, r: 0), a half turn about x
+STRAY_Q_AC = (1.0, 0.0, 0.0, 0.0)
+
+
+def hamilton(a: tuple, b: tuple) -> tuple:
+    """Quaternion product a * b, both (x, y, z, w) like simd_quatf's vector."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)
 
 
 def polycam_camera(K: np.ndarray, size: tuple[int, int], gl_c2w: np.ndarray, blur: float) -> dict:

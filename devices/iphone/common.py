@@ -1,8 +1,9 @@
 """What the three iPhone apps share: ARKit poses, low-res LiDAR depth + confidence, and the import loop.
 
-Every app stores camera-to-world poses in ARKit axes (camera x right, y up, looking down -z: the
-OpenGL convention) in ARKit's gravity-aligned world (y up). We keep that world and convert the
-camera axes to OpenCV exactly once, in ``arkit_c2w_to_opencv``.
+Every app stores camera-to-world poses in ARKit's gravity-aligned world (y up), which we keep.
+Record3D and Polycam keep ARKit's camera axes (x right, y up, looking down -z: the OpenGL
+convention) and are converted to OpenCV exactly once (``arkit_c2w_to_opencv``, ``opengl_to_opencv``);
+Stray Scanner writes OpenCV camera axes already (see ``stray.py``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,14 @@ A capture is a folder:
 - ``confidence/NNNNNN.png`` (optional): uint8 0/1/2 at the depth size;
 - ``camera_matrix.csv``: the 3x3 intrinsics of the colour video;
 - ``odometry.csv``: header ``timestamp, frame, x, y, z, qx, qy, qz, qw``; one camera-to-world
-  pose (metres, ARKit axes) per frame.
+  pose (metres) per frame, in ARKit's world.
+
+Axes: unlike Record3D and Polycam, Stray Scanner already turns ARKit's camera into the OpenCV
+camera before writing: the app's ``OdometryEncoder.swift`` (github strayrobots/scanner) writes
+``q_WA * q_AC`` with ``q_AC`` a half turn about x, i.e. ``R_arkit @ diag(1, -1, -1)``. The pose in the
+file is therefore OpenCV camera-to-world already and is used as it is (StrayVisualizer feeds it to
+Open3D, an OpenCV-convention library, unchanged too). Flipping it again would turn every camera
+upside down and backwards.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from devices.frame import Frame
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
 from devices.iphone.common import (
     IphoneConfig,
-    arkit_c2w_to_opencv,
     check_aspect,
     check_pose,
     depth_frame,
+    quat_to_matrix,
     write_import,
 )
 from devices.scene_folder import SceneFolder
@@ -62,6 +69,14 @@ def read_odometry(path: Path) -> dict[int, np.ndarray]:
     if table.size and table.shape[1] != len(ODOMETRY_COLUMNS):
         raise InputError(path, f"rows must have {len(ODOMETRY_COLUMNS)} columns, got {table.shape[1]}")
     return {int(row[1]): np.delete(row, 1) for row in table}
+
+
+def stray_c2w(quat_xyzw: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """OpenCV camera-to-world [4, 4] from an odometry.csv row (already OpenCV camera axes: see above)."""
+    c2w = np.eye(4)
+    c2w[:3, :3] = quat_to_matrix(quat_xyzw)
+    c2w[:3, 3] = position
+    return c2w
 
 
 def _decode_video(path: Path) -> Iterator[np.ndarray]:
@@ -123,7 +138,7 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
         if conf is not None and conf.shape != depth_mm.shape:
             raise InputError(conf_path, f"is {conf.shape[1]}x{conf.shape[0]}, its depth map is {size[0]}x{size[1]}")
         row = odo[i]
-        c2w = check_pose(arkit_c2w_to_opencv(row[4:8], row[1:4]), root / "odometry.csv", f"frame {i}")
+        c2w = check_pose(stray_c2w(row[4:8], row[1:4]), root / "odometry.csv", f"frame {i}")
         yield depth_frame(rgb, depth_mm.astype(np.float32) * np.float32(1e-3), conf, K, c2w, config,
                           index=k, timestamp=float(row[0] - t0), meta={"source_frame": i})
         k += 1
