@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "app.cli.importing",
     "app.cli.poses",
     "app.cli.studio",
+    "app.cli.depth",
 )
 
 
