@@ -21,6 +21,9 @@ _COMMAND_MODULES = (
     "app.cli.poses",
     "app.cli.studio",
     "app.cli.depth",
+    "app.cli.train",
+    "app.cli.eval",
+    "app.cli.render",
 )
 
 

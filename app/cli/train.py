@@ -1,0 +1,128 @@
+"""`sparsenerf train SCENE --out RUN`: train SparseNeRF on a scene folder, DTU, LLFF or NVS-RGBD scene."""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tyro
+
+
+@dataclass
+class Train:
+    """Train a few-shot NeRF with the SparseNeRF depth-ranking prior.
+
+    SCENE may be a scene folder (transforms.json), a DTU scan (cameras.npz, IDR/MonoSDF form) or an
+    LLFF / NVS-RGBD folder (poses_bounds.npy). The run folder gets run.json, checkpoints/latest.pt
+    and metrics.jsonl; Ctrl-C stops cleanly and saves a checkpoint. Continue a run with --resume.
+    """
+
+    scene: tyro.conf.Positional[Path]
+    """Scene to train on (any supported layout)."""
+    out: Path
+    """Run folder to create (checkpoints, metrics, run.json)."""
+    field: Literal["fast", "mipnerf"] = "fast"
+    """fast: dense grids, minutes on a CPU; mipnerf: the faithful original (hours, for a GPU)."""
+    preset: Literal["faithful"] | None = None
+    """faithful: the authors' settings for the scene's data set (with --field mipnerf)."""
+    minutes: float | None = None
+    """Training time budget in minutes."""
+    steps: int | None = None
+    """Step budget (default 3000 when neither --minutes nor --steps is given)."""
+    no_depth_prior: bool = False
+    """Train without the depth-ranking prior (colour only)."""
+    split: str | None = None
+    """Scene split: DTU 3view (default) / 6view / 9view / all; LLFF Nview; scene folder: all."""
+    downscale: int | None = None
+    """Integer image downscale (default: 1; LLFF / NVS-RGBD: the authors')."""
+    batch_rays: int = 4096
+    """Rays per step."""
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    seed: int = 0
+    """Random seed."""
+    resume: bool = False
+    """Continue the run already in --out from its last checkpoint (--minutes / --steps set a new total budget)."""
+
+    def run(self) -> int:
+        from nerf.loaders import load_scene
+        from nerf.trainer import TrainConfig, Trainer
+
+        if self.minutes is not None and self.steps is not None:
+            print("error: give either --minutes or --steps, not both", file=sys.stderr)
+            return 2
+        if self.resume:
+            trainer = Trainer.resume(self.out)
+            if self.minutes is not None or self.steps is not None:  # a new budget for the continued run
+                trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
+        else:
+            scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
+            config = TrainConfig(
+                field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
+                depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
+            )
+            trainer = Trainer(scene, config, self.out)
+        s = trainer.scene
+        print(f"training {trainer.config.field} on {s.name}: {len(s.train_ids)} train / {len(s.test_ids)} test views, "
+              f"{s.width}x{s.height}, depth prior {'on' if trainer.use_prior else 'off'}, device {trainer.device}")
+        printer = _ProgressLine(trainer)
+        previous = signal.signal(signal.SIGINT, _stop_on_interrupt(trainer))
+        try:
+            snap = trainer.run(printer)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            printer.close()
+        if snap.state == "stopped":
+            print(f"stopped at step {snap.step}; checkpoint saved in {self.out / 'checkpoints'} (continue with --resume)")
+            return 130
+        test = f", held-out PSNR {snap.test_psnr:.2f} dB" if snap.test_psnr is not None else ""
+        print(f"done: {snap.step} steps in {snap.elapsed_s:.0f} s{test}; run saved in {self.out}")
+        return 0
+
+
+def _stop_on_interrupt(trainer):
+    """SIGINT handler: the first Ctrl-C stops after the current step (and saves); a second one aborts."""
+
+    def handler(signum, frame) -> None:
+        if trainer.state == "stopped" or getattr(handler, "fired", False):
+            raise KeyboardInterrupt
+        handler.fired = True
+        sys.stderr.write("\nstopping after this step (Ctrl-C again to abort without saving)\n")
+        trainer.stop()
+
+    return handler
+
+
+class _ProgressLine:
+    """One status line (step, loss, PSNR, ETA), redrawn in place on a terminal."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.tty = sys.stderr.isatty()
+        self._last_print = -math.inf
+
+    def __call__(self, snap) -> None:
+        if not self.tty and snap.elapsed_s - self._last_print < 10.0:
+            return
+        self._last_print = snap.elapsed_s
+        frac = self.trainer.progress()
+        eta = snap.elapsed_s / frac - snap.elapsed_s if frac > 0 else float("nan")
+        test = f" test {snap.test_psnr:5.2f} dB" if snap.test_psnr is not None else ""
+        loss = snap.losses.get("total", float("nan"))
+        text = (f"step {snap.step:6d}  loss {loss:.4f}  train {snap.train_psnr:5.2f} dB{test}  "
+                f"{snap.elapsed_s:6.0f} s  eta {eta:5.0f} s")
+        if snap.skipped_steps:
+            text += f"  skipped {snap.skipped_steps}"
+        sys.stderr.write(("\r" + text) if self.tty else text + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+COMMAND = Annotated[Train, tyro.conf.subcommand("train")]

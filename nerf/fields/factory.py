@@ -1,0 +1,45 @@
+"""Build the field a TrainConfig asks for, sized to a scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nerf.fields.base import Field
+from nerf.scene import Scene
+
+
+def scene_aabb(scene: Scene) -> np.ndarray:
+    """The axis-aligned box [2, 3] (min, max) the field covers, in the space rays live in.
+
+    NDC scenes: the NDC cube [-1, 1]^3. Metric scenes: ``scene.extra["aabb"]`` when the loader set
+    one (DTU: the unit sphere's cube), else the box around the training views' frusta between near
+    and far (corners and centre of each image), which always contains everything the views see.
+    """
+    if scene.ndc:
+        return np.array([[-1.0] * 3, [1.0] * 3])
+    if "aabb" in scene.extra:
+        return np.asarray(scene.extra["aabb"], dtype=np.float64).reshape(2, 3)
+    h, w = scene.height, scene.width
+    pix = np.array([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h / 2]], dtype=np.float64)
+    pts = []
+    for i in scene.train_ids:
+        K, c2w = scene.K[i], scene.c2w[i]
+        d = np.stack([(pix[:, 0] - K[0, 2]) / K[0, 0], (pix[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(pix))], -1)
+        for t in (scene.near, scene.far):
+            pts.append(c2w[:3, 3] + t * d @ c2w[:3, :3].T)
+    pts = np.concatenate(pts)
+    return np.stack([pts.min(0), pts.max(0)])
+
+
+def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.TrainConfig
+    """The field named by ``config.field``: "fast" or "mipnerf" (``nerf.fields.mipnerf``, imported lazily)."""
+    if config.field == "fast":
+        from nerf.fields.fast import FastField
+
+        return FastField(config.fast, torch.as_tensor(scene_aabb(scene), dtype=torch.float32))
+    if config.field == "mipnerf":
+        from nerf.fields.mipnerf import MipNeRFField
+
+        return MipNeRFField()
+    raise ValueError(f"unknown field {config.field!r} (expected 'fast' or 'mipnerf')")

@@ -1,0 +1,237 @@
+"""The ``fast`` field: dense voxel density + low-resolution colour features + a tiny MLP (pure PyTorch).
+
+Why this design (numbers in docs/fast_field.md): on 2 CPU cores the cost of a step is the number
+of samples touched times the cost per sample. Density is ONE channel, looked up trilinearly from a
+dense grid at every sample the occupancy grid keeps; the colour (a 12-channel feature grid and a
+64-wide MLP, the expensive part) is evaluated only at the samples whose compositing weight passes
+a threshold, a few per ray once the geometry has formed. The occupancy grid is the max-pooled
+density grid itself (no network queries), refreshed in ``before_step``; resolution grows
+coarse-to-fine on a step schedule, so the first minute already gives a blurry but recognisable view.
+
+Samples span [near, far] of each ray (stratified, ``samples_per_ray`` bins) so the expected depth
+is the original's; samples outside the scene box or in empty cells get density 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.fields.grid_ops import trilinear
+from nerf.rendering import accumulated_opacity, composite_rgb, expected_depth, volume_weights
+from nerf.sampling import stratified_edges
+
+
+@dataclass(frozen=True)
+class FastFieldConfig:
+    """Settings of the fast field."""
+
+    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 48), (400, 80), (1500, 112), (4000, 144))
+    """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
+    color_ratio: float = 0.5
+    """Colour-feature grid resolution as a fraction of the density grid's."""
+    color_channels: int = 12
+    """Channels of the colour-feature grid (the MLP's input besides the view direction)."""
+    hidden: int = 64
+    """Width of the colour MLP (two hidden layers)."""
+    view_dependent: bool = True
+    """Feed the view direction to the colour MLP (off: diffuse colour, less overfitting with few views)."""
+    samples_per_ray: int = 128
+    """Stratified bins between near and far before empty-space skipping."""
+    init_alpha: float = 0.01
+    """Opacity of one sample interval at initialisation (sets the density activation's shift)."""
+    occupancy_alpha: float = 1e-3
+    """A cell is skipped when no density near it gives a sample interval more opacity than this."""
+    occupancy_every: int = 16
+    """Refresh the occupancy grid every this many steps."""
+    weight_threshold: float = 1e-4
+    """Colour is evaluated only at samples with a compositing weight above this."""
+    tv_density: float = 1e-4
+    """Weight of the total-variation regulariser on the density grid."""
+    tv_color: float = 1e-5
+    """Weight of the total-variation regulariser on the colour-feature grid."""
+    tv_fraction: float = 0.1
+    """Fraction of voxels (a random block) the TV terms see per step."""
+    lr_density: float = 0.1
+    """Adam learning rate of the density grid."""
+    lr_color: float = 0.05
+    """Adam learning rate of the colour-feature grid."""
+    lr_mlp: float = 2e-3
+    """Adam learning rate of the colour MLP and the background colour."""
+    background: str = "learned"
+    """Colour of the transparent part of each ray: "learned" (one RGB parameter), "black" or "white"."""
+
+
+class FastField(Field):
+    """Dense-grid radiance field over the axis-aligned box ``aabb`` (float [2, 3]: min, max corners)."""
+
+    def __init__(self, config: FastFieldConfig, aabb: torch.Tensor):
+        super().__init__()
+        self.config = config
+        self.register_buffer("aabb", torch.as_tensor(aabb, dtype=torch.float32).reshape(2, 3))
+        self.param_version = 0  # bumped when parameters are replaced (the trainer rebuilds its optimizer)
+        res = config.resolution_schedule[0][1]
+        self.density = nn.Parameter(torch.zeros(res, res, res, 1))
+        cres = self._color_res(res)
+        self.color = nn.Parameter(torch.randn(cres, cres, cres, config.color_channels) * 0.1)
+        vdim = 3 if config.view_dependent else 0
+        self.mlp = nn.Sequential(
+            nn.Linear(config.color_channels + vdim, config.hidden), nn.ReLU(inplace=True),
+            nn.Linear(config.hidden, config.hidden), nn.ReLU(inplace=True),
+            nn.Linear(config.hidden, 3),
+        )
+        self.background = nn.Parameter(torch.zeros(3))
+        self.register_buffer("occupancy", torch.ones(res, res, res, dtype=torch.bool))
+
+    # ----------------------------------------------------------------------------- geometry helpers
+    def _color_res(self, res: int) -> int:
+        return max(4, int(round(res * self.config.color_ratio)))
+
+    @property
+    def resolution(self) -> int:
+        return int(self.density.shape[0])
+
+    def voxel_size(self) -> float:
+        """Edge length of a density voxel in scene units (the largest axis)."""
+        return float((self.aabb[1] - self.aabb[0]).max()) / (self.resolution - 1)
+
+    def normalise(self, pts: torch.Tensor) -> torch.Tensor:
+        """Scene points [..., 3] -> box coordinates in [-1, 1]."""
+        return (pts - self.aabb[0]) / (self.aabb[1] - self.aabb[0]) * 2.0 - 1.0
+
+    def _density_of(self, raw: torch.Tensor) -> torch.Tensor:
+        """Density per scene unit from raw grid values: softplus(raw + shift) / dt.
+
+        dt is the typical sample spacing and the shift makes a raw 0 give ``init_alpha`` over one
+        interval; neither depends on the grid resolution, so upsampling keeps the field unchanged.
+        """
+        shift = math.log(math.expm1(-math.log(1.0 - self.config.init_alpha)))
+        return F.softplus(raw + shift) / self._sample_spacing()
+
+    # ----------------------------------------------------------------------------- schedule
+    def target_resolution(self, step: int) -> int:
+        res = self.config.resolution_schedule[0][1]
+        for s, r in self.config.resolution_schedule:
+            if step >= s:
+                res = r
+        return res
+
+    def set_resolution(self, res: int) -> None:
+        """Resample the grids to ``res`` voxels per side (trilinear); the optimizer must be rebuilt."""
+        if res == self.resolution:
+            return
+        with torch.no_grad():
+            dens = _resize(self.density.data, res)
+            col = _resize(self.color.data, self._color_res(res))
+        self.density = nn.Parameter(dens)
+        self.color = nn.Parameter(col)
+        self.occupancy = torch.ones(res, res, res, dtype=torch.bool, device=dens.device)
+        self.param_version += 1
+        self.update_occupancy()
+
+    @torch.no_grad()
+    def update_occupancy(self) -> None:
+        """Cells whose 3x3x3 neighbourhood can make a sample interval more opaque than occupancy_alpha."""
+        dt = self._sample_spacing()
+        dens = self._density_of(self.density.data[..., 0])
+        alpha = 1.0 - torch.exp(-dens * dt)
+        pooled = F.max_pool3d(alpha[None, None], kernel_size=3, stride=1, padding=1)[0, 0]
+        self.occupancy = pooled > self.config.occupancy_alpha
+
+    def _sample_spacing(self) -> float:
+        """Typical sample interval: the box diagonal over samples_per_ray."""
+        return float((self.aabb[1] - self.aabb[0]).norm()) / self.config.samples_per_ray
+
+    def before_step(self, step: int) -> None:
+        self.set_resolution(self.target_resolution(step))
+        if step % self.config.occupancy_every == 0:
+            self.update_occupancy()
+
+    def param_groups(self) -> list[dict]:
+        """Adam parameter groups with their base learning rates."""
+        c = self.config
+        return [
+            {"params": [self.density], "lr": c.lr_density, "name": "density"},
+            {"params": [self.color], "lr": c.lr_color, "name": "color"},
+            {"params": [*self.mlp.parameters(), self.background], "lr": c.lr_mlp, "name": "mlp"},
+        ]
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+        """Resize the grids to the checkpoint's resolution first, then load."""
+        res = int(state_dict["density"].shape[0])
+        if res != self.resolution:
+            self.density = nn.Parameter(torch.zeros(res, res, res, 1, device=self.density.device))
+            cres = int(state_dict["color"].shape[0])
+            self.color = nn.Parameter(torch.zeros(cres, cres, cres, self.config.color_channels, device=self.color.device))
+            self.occupancy = torch.ones(res, res, res, dtype=torch.bool, device=self.density.device)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    # ----------------------------------------------------------------------------- rendering
+    def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
+        c = self.config
+        edges = stratified_edges(rays.near, rays.far, c.samples_per_ray, randomized=train)  # [R, S + 1]
+        mids = 0.5 * (edges[:, 1:] + edges[:, :-1])  # [R, S]
+        pts = self.normalise(rays.origins[:, None, :] + mids[..., None] * rays.directions[:, None, :])  # [R, S, 3]
+        keep = (pts.abs() <= 1.0).all(dim=-1) & self._occupied(pts)  # [R, S]
+        dir_norm = rays.directions.norm(dim=-1, keepdim=True)
+        density = torch.zeros_like(mids)
+        sel = keep.nonzero(as_tuple=True)
+        if sel[0].numel():
+            density = density.index_put(sel, self._density_of(trilinear(self.density, pts[sel])[:, 0]))
+        weights = volume_weights(density, edges, dir_norm)  # [R, S]
+        shade = keep & (weights.detach() > c.weight_threshold)
+        rgb = torch.zeros((*mids.shape, 3), device=mids.device, dtype=mids.dtype)
+        sel = shade.nonzero(as_tuple=True)
+        if sel[0].numel():
+            rgb = rgb.index_put(sel, self._colour(pts[sel], rays.viewdirs[sel[0]]))
+        bg = {"learned": torch.sigmoid(self.background), "white": 1.0}.get(c.background)
+        out = FieldOutput(
+            rgb=composite_rgb(weights, rgb, background=bg),
+            depth=expected_depth(weights, edges),
+            acc=accumulated_opacity(weights),
+        )
+        if train:
+            out.aux_losses = self._tv_losses()
+        return out
+
+    def _occupied(self, pts: torch.Tensor) -> torch.Tensor:
+        """Nearest-cell occupancy lookup. pts [..., 3] in [-1, 1] -> bool [...]."""
+        res = self.occupancy.shape[0]
+        idx = ((pts + 1.0) * 0.5 * (res - 1)).round().long().clamp(0, res - 1)
+        return self.occupancy[idx[..., 0], idx[..., 1], idx[..., 2]]
+
+    def _colour(self, pts: torch.Tensor, viewdirs: torch.Tensor) -> torch.Tensor:
+        """RGB [N, 3] in [0, 1] at box points [N, 3]."""
+        feat = trilinear(self.color, pts)
+        if self.config.view_dependent:
+            feat = torch.cat([feat, viewdirs], dim=-1)
+        return torch.sigmoid(self.mlp(feat))
+
+    def _tv_losses(self) -> dict[str, torch.Tensor]:
+        c = self.config
+        out = {}
+        if c.tv_density > 0:
+            out["tv_density"] = c.tv_density * _tv_block(self.density, c.tv_fraction)
+        if c.tv_color > 0:
+            out["tv_color"] = c.tv_color * _tv_block(self.color, c.tv_fraction)
+        return out
+
+
+def _resize(grid: torch.Tensor, res: int) -> torch.Tensor:
+    """Channels-last grid [X, Y, Z, C] resampled trilinearly (corner-aligned) to [res, res, res, C]."""
+    vol = grid.permute(3, 0, 1, 2)[None]
+    out = F.interpolate(vol, size=(res, res, res), mode="trilinear", align_corners=True)
+    return out[0].permute(1, 2, 3, 0).contiguous()
+
+
+def _tv_block(grid: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Mean squared difference between neighbouring voxels in a random block holding ``fraction`` of the grid."""
+    side = max(2, int(round(grid.shape[0] * fraction ** (1.0 / 3.0))))
+    o = torch.randint(0, grid.shape[0] - side + 1, (3,)).tolist()
+    b = grid[o[0] : o[0] + side, o[1] : o[1] + side, o[2] : o[2] + side]
+    return ((b[1:] - b[:-1]) ** 2).mean() + ((b[:, 1:] - b[:, :-1]) ** 2).mean() + ((b[:, :, 1:] - b[:, :, :-1]) ** 2).mean()

@@ -1,0 +1,56 @@
+"""Loaders: every supported layout -> one in-memory ``nerf.scene.Scene``.
+
+``load_scene(path)`` detects the layout:
+- our scene folder (``transforms.json``) -> ``scene_folder.load_scene_folder``;
+- DTU in the IDR / MonoSDF form (``cameras.npz`` + ``NNNNNN_rgb.png``) -> ``dtu.load_dtu``;
+- LLFF / NVS-RGBD (``poses_bounds.npy``) -> ``llff.load_llff`` (imported lazily).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devices.errors import InputError
+from nerf.scene import Scene
+
+
+def detect_layout(path: Path) -> str:
+    """"scene_folder", "dtu" or "llff"; InputError when ``path`` is none of them."""
+    if not path.is_dir():
+        raise InputError(path, "not a folder")
+    if (path / "transforms.json").is_file():
+        return "scene_folder"
+    if (path / "cameras.npz").is_file():
+        return "dtu"
+    if (path / "poses_bounds.npy").is_file():
+        return "llff"
+    raise InputError(path, "is not a scene: expected transforms.json (scene folder), cameras.npz (DTU) "
+                           "or poses_bounds.npy (LLFF / NVS-RGBD)")
+
+
+def load_scene(path: str | Path, *, split: str | None = None, downscale: int | None = None) -> Scene:
+    """Load the scene at ``path`` (any supported layout).
+
+    Args:
+        split: layout specific: DTU "3view" (default) / "6view" / "9view" / "all"; scene folder
+            None (its own split) / "all"; LLFF / NVS-RGBD "Nview" = N training views of the every-8th
+            protocol when files are not named ``*_train``.
+        downscale: integer image downscale; None = the layout's default (1, LLFF: the authors').
+    """
+    path = Path(path)
+    layout = detect_layout(path)
+    if layout == "scene_folder":
+        from nerf.loaders.scene_folder import load_scene_folder
+
+        scene = load_scene_folder(path, split=split, downscale=downscale or 1)
+    elif layout == "dtu":
+        from nerf.loaders.dtu import load_dtu
+
+        scene = load_dtu(path, split=split, downscale=downscale or 1)
+    else:
+        from nerf.loaders.llff import load_llff
+
+        n_train = int(split[:-4]) if split and split.endswith("view") else 3
+        scene = load_llff(path, factor=downscale, n_train=n_train)
+    scene.extra["load_args"] = {"path": str(path.resolve()), "split": split, "downscale": downscale}
+    return scene

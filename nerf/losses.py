@@ -1,0 +1,138 @@
+"""SparseNeRF losses: colour, depth ranking and depth continuity (sparsenerf.md, "Losses").
+
+The ranking terms take the quadruple indices from the pair sampler (``nerf.pairs.PairBatch``)
+explicitly; nothing here assumes a ray layout. Every weight and margin comes from ``LossConfig``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+DEPTH_WEIGHTS = {
+    "dtu": (0.2, 1.0),
+    "llff": (0.5, 0.01),
+    "nvs_kinect": (0.5, 0.1),
+    "nvs_zed2": (0.5, 0.1),
+    "nvs_iphone": (0.5, 0.1),
+    "custom": (0.5, 0.1),
+}
+"""(lambda, c) of the original per data set; our own sensor captures use the NVS-RGBD sensor values."""
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights and margins of the total loss L = L_rgb_fine + coarse_weight * L_rgb_coarse + rank_weight * L_depth."""
+
+    rank_weight: float = 0.5
+    """lambda: weight of L_depth = L_rank + cont_weight * L_cont (0.2 DTU, 0.5 LLFF / NVS-RGBD)."""
+    cont_weight: float = 0.1
+    """c: weight of the continuity term inside L_depth (1.0 DTU, 0.01 LLFF, 0.1 NVS-RGBD sensors)."""
+    rank_margin: float = 1e-4
+    """m1 of the ranking hinge max(d_near - d_far + m1, 0)."""
+    cont_margin: float = 1e-4
+    """m2 of the continuity hinge max(|d - d_neighbour| - m2, 0)."""
+    coarse_weight: float = 0.1
+    """Weight of the coarse level's colour loss (two-level fields)."""
+    aux_weight: float = 1.0
+    """Multiplier on the field's own regularisers (FieldOutput.aux_losses, already weighted by the field)."""
+
+
+@dataclass
+class LossTerms:
+    """The loss terms of one step (tensors, so ``total`` can be back-propagated)."""
+
+    total: torch.Tensor
+    rgb: torch.Tensor
+    rgb_coarse: torch.Tensor | None = None
+    rank: torch.Tensor | None = None
+    cont: torch.Tensor | None = None
+    aux: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def as_floats(self) -> dict[str, float]:
+        """Every term as a Python float, by name (for logs and snapshots)."""
+        out = {"total": float(self.total.detach()), "rgb": float(self.rgb.detach())}
+        for name in ("rgb_coarse", "rank", "cont"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = float(value.detach())
+        out.update({k: float(v.detach()) for k, v in self.aux.items()})
+        return out
+
+
+def rgb_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over rays and channels. pred, target [R, 3] -> scalar."""
+    return torch.mean((pred - target) ** 2)
+
+
+def ranking_loss(
+    depth: torch.Tensor,  # [B] expected depth of every ray of the batch
+    near_idx: torch.Tensor,  # [Q] batch indices of the coarse-nearer points
+    far_idx: torch.Tensor,  # [Q] batch indices of the coarse-farther points
+    margin: float,
+) -> torch.Tensor:
+    """mean(max(d_near - d_far + margin, 0)): penalises a NeRF depth order that contradicts the prior."""
+    return torch.relu(depth[near_idx] - depth[far_idx] + margin).mean()
+
+
+def continuity_loss(
+    depth: torch.Tensor,  # [B]
+    near_idx: torch.Tensor,  # [Q]
+    nb_near_idx: torch.Tensor,  # [Q]
+    far_idx: torch.Tensor,  # [Q]
+    nb_far_idx: torch.Tensor,  # [Q]
+    margin: float,
+) -> torch.Tensor:
+    """mean(max(|d_near - d_nbnear| - m, 0)) + mean(max(|d_far - d_nbfar| - m, 0))."""
+    a = torch.relu((depth[near_idx] - depth[nb_near_idx]).abs() - margin).mean()
+    b = torch.relu((depth[far_idx] - depth[nb_far_idx]).abs() - margin).mean()
+    return a + b
+
+
+@dataclass(frozen=True)
+class QuadIndices:
+    """The quadruple indices of a batch as tensors on the training device (see ``PairBatch``)."""
+
+    near: torch.Tensor
+    far: torch.Tensor
+    nb_near: torch.Tensor
+    nb_far: torch.Tensor
+
+
+def sparsenerf_loss(
+    rgb: torch.Tensor,  # [B, 3] fine colour
+    target: torch.Tensor,  # [B, 3]
+    depth: torch.Tensor,  # [B] fine expected depth
+    config: LossConfig,
+    *,
+    rgb_coarse: torch.Tensor | None = None,  # [B, 3]
+    quads: QuadIndices | None = None,
+    aux: dict[str, torch.Tensor] | None = None,
+) -> LossTerms:
+    """L = L_rgb_fine + coarse_weight * L_rgb_coarse + rank_weight * (L_rank + cont_weight * L_cont) + aux.
+
+    Colour terms use every ray of the batch; the depth terms only the quadruples (none: no depth term).
+    """
+    l_rgb = rgb_loss(rgb, target)
+    total = l_rgb
+    terms = LossTerms(total=total, rgb=l_rgb)
+    if rgb_coarse is not None:
+        terms.rgb_coarse = rgb_loss(rgb_coarse, target)
+        total = total + config.coarse_weight * terms.rgb_coarse
+    if quads is not None and quads.near.numel() > 0:
+        terms.rank = ranking_loss(depth, quads.near, quads.far, config.rank_margin)
+        terms.cont = continuity_loss(depth, quads.near, quads.nb_near, quads.far, quads.nb_far, config.cont_margin)
+        total = total + config.rank_weight * (terms.rank + config.cont_weight * terms.cont)
+    for name, value in (aux or {}).items():
+        terms.aux[name] = value
+        total = total + config.aux_weight * value
+    terms.total = total
+    return terms
+
+
+def psnr(mse: float) -> float:
+    """PSNR in dB of a mean squared error on [0, 1] images."""
+    import math
+
+    return -10.0 * math.log10(max(mse, 1e-12))

@@ -1,0 +1,373 @@
+"""The training loop: one SparseNeRF optimisation step at a time, with no Qt.
+
+``Trainer`` owns the field, the optimizer, the pair sampler and all random state. A GUI or the CLI
+drives it either step by step (``step()``) or with ``run()`` from a worker thread, and talks to a
+running loop only through thread-safe commands (``pause``, ``resume``, ``stop``,
+``request_render``) that take effect between steps. Progress goes out as small immutable
+``TrainSnapshot``s at a bounded rate.
+
+Field plug-ins: ``config.field == "mipnerf"`` builds ``nerf.fields.mipnerf.MipNeRFField`` and a
+``config.preset`` is applied by ``nerf.presets.apply_preset(name, scene, config) -> TrainConfig``
+(both imported lazily). A field may define ``param_groups()`` (Adam groups with base learning
+rates) and a ``param_version`` counter it bumps when it replaces parameters (coarse-to-fine), in
+which case the optimizer is rebuilt.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nerf import run_dir as rd
+from nerf.fields.factory import build_field
+from nerf.losses import DEPTH_WEIGHTS, LossConfig, QuadIndices, psnr, sparsenerf_loss
+from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
+from nerf.scene import Scene
+from nerf.scene_rays import SceneRays
+from nerf.train_config import TrainConfig
+from nerf.train_loop import LoopControl
+from nerf.types import Camera, RenderResult, TrainSnapshot
+
+__all__ = ["StepStats", "TrainConfig", "Trainer", "load_run", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """What one ``Trainer.step()`` did.
+
+    Attributes:
+        step: steps done after this one (skipped steps count too).
+        losses: loss terms by name (floats; NaN/inf when skipped).
+        train_psnr: PSNR of the batch's fine colour (dB).
+        skipped: True when the loss was not finite and no update was made.
+        rays: rays in the batch.
+        seconds: wall time of the step.
+    """
+
+    step: int
+    losses: dict[str, float]
+    train_psnr: float
+    skipped: bool
+    rays: int
+    seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; anything else is passed to torch.device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains a field on ``scene``; see the module docstring. ``run_dir`` (optional) gets run.json,
+    checkpoints and metrics."""
+
+    def __init__(self, scene: Scene, config: TrainConfig, run_dir: Path | None = None):
+        if config.preset:
+            from nerf.presets import apply_preset
+
+            config = apply_preset(config.preset, scene, config)
+        self._scene, self._config = scene, config
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self._device = resolve_device(config.device)
+        if config.threads and self._device.type == "cpu":
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        self.field = build_field(scene, config).to(self._device)
+        self.rays = SceneRays(scene, self._device)
+        self.images = torch.as_tensor(scene.images, device=self._device)  # [N, H, W, 3]
+        self.use_prior = bool(config.depth_prior and scene.depths is not None)
+        lam, c = DEPTH_WEIGHTS.get(scene.dataset, DEPTH_WEIGHTS["custom"])
+        self.loss_config = LossConfig(
+            rank_weight=lam if config.rank_weight is None else config.rank_weight,
+            cont_weight=c if config.cont_weight is None else config.cont_weight,
+            rank_margin=config.rank_margin, cont_margin=config.cont_margin, coarse_weight=config.coarse_weight,
+        )
+        window = config.ranking_window or scene.ranking_window
+        self.sampler = PairSampler(
+            scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
+            PairSamplerConfig(window=tuple(window)), image_size=(scene.height, scene.width), seed=config.seed,
+        )
+        self._step = 0
+        self._skipped = 0
+        self._param_version = -1
+        self._build_optimizer()
+        self.control = LoopControl(self)
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            src = scene.extra.get("load_args")
+            rd.write_run_json(self.run_dir, None if src is None else rd.SceneSource(**src), config)
+
+    # ------------------------------------------------------------------------------ properties
+    @property
+    def scene(self) -> Scene:
+        return self._scene
+
+    @property
+    def config(self) -> TrainConfig:
+        return self._config
+
+    @property
+    def step_count(self) -> int:
+        return self._step
+
+    @property
+    def skipped_steps(self) -> int:
+        return self._skipped
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def snapshot(self) -> TrainSnapshot | None:
+        """The latest snapshot (None before the first one)."""
+        return self.control.snapshot
+
+    @property
+    def state(self) -> str:
+        """"idle", "running", "paused", "stopped" or "finished"."""
+        return self.control.state
+
+    def view_camera(self, i: int) -> Camera:
+        """The pinhole camera of scene view ``i`` at the scene's resolution."""
+        s = self._scene
+        return Camera(K=s.K[i].copy(), c2w=s.c2w[i].copy(), width=s.width, height=s.height)
+
+    # ------------------------------------------------------------------------------ budget
+    @property
+    def max_steps(self) -> int | None:
+        c = self._config
+        if c.steps is not None:
+            return c.steps
+        return None if c.minutes is not None else c.default_steps
+
+    @property
+    def budget_s(self) -> float | None:
+        return None if self._config.minutes is None else 60.0 * self._config.minutes
+
+    def progress(self) -> float:
+        """Fraction of the budget used, in [0, 1] (the larger of steps and time)."""
+        frac = 0.0
+        if self.max_steps:
+            frac = self._step / self.max_steps
+        if self.budget_s:
+            frac = max(frac, self.control.elapsed_s / self.budget_s)
+        return min(1.0, frac)
+
+    # ------------------------------------------------------------------------------ optimisation
+    def _build_optimizer(self) -> None:
+        """(Re)build Adam from the field's parameter groups, keeping the state of unchanged parameters."""
+        groups = self.field.param_groups() if hasattr(self.field, "param_groups") else [
+            {"params": list(self.field.parameters()), "lr": self._config.lr, "name": "all"}
+        ]
+        for g in groups:
+            g["base_lr"] = g["lr"] * self._config.lr_scale
+            g["lr"] = g["base_lr"]
+        old = getattr(self, "optimizer", None)
+        self.optimizer = torch.optim.Adam(groups, eps=1e-15 if self._config.field == "fast" else 1e-8)
+        if old is not None:
+            for p in (p for g in groups for p in g["params"]):
+                if p in old.state:
+                    self.optimizer.state[p] = old.state[p]
+        self._param_version = getattr(self.field, "param_version", 0)
+        self._set_lr()
+
+    def lr_factor(self) -> float:
+        """Multiplier of the base learning rates now: warm-up, then log-linear decay over the budget."""
+        c = self._config
+        t = self.progress()
+        decay = math.exp(math.log(max(c.lr_final_ratio, 1e-12)) * t)
+        if c.lr_warmup_steps > 0:
+            w = min(1.0, self._step / c.lr_warmup_steps)
+            decay *= c.lr_warmup_start + (1 - c.lr_warmup_start) * math.sin(0.5 * math.pi * w)
+        return decay
+
+    def _set_lr(self) -> None:
+        f = self.lr_factor()
+        for g in self.optimizer.param_groups:
+            g["lr"] = g["base_lr"] * f
+
+    def next_batch(self) -> PairBatch:
+        """The sampler's next batch (ranking quadruples with the prior, else uniform pixels)."""
+        b = self._config.batch_rays
+        return self.sampler.ranking(b) if self.use_prior else self.sampler.uniform(b)
+
+    def step(self) -> StepStats:
+        """One optimisation step. A non-finite loss skips the update (counted in ``skipped_steps``)."""
+        t0 = time.perf_counter()
+        self.field.train()
+        self.field.before_step(self._step)
+        if getattr(self.field, "param_version", 0) != self._param_version:
+            self._build_optimizer()
+        self._set_lr()
+        batch = self.next_batch()
+        rays = self.rays.view(batch.view, batch.ys, batch.xs)
+        target = self.images[batch.view, torch.as_tensor(batch.ys, device=self._device), torch.as_tensor(batch.xs, device=self._device)]
+        out = self.field(rays, train=True)
+        quads = None
+        if batch.num_quads:
+            to = lambda a: torch.as_tensor(a, device=self._device)  # noqa: E731
+            quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
+        terms = sparsenerf_loss(
+            out.rgb, target, out.depth, self.loss_config, rgb_coarse=out.rgb_coarse, quads=quads, aux=out.aux_losses
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        skipped = not bool(torch.isfinite(terms.total))
+        if skipped:
+            self._skipped += 1
+        else:
+            terms.total.backward()
+            self._clip_gradients()
+            self.optimizer.step()
+        self._step += 1
+        losses = terms.as_floats()
+        return StepStats(self._step, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
+                         skipped, len(batch), time.perf_counter() - t0)
+
+    def _clip_gradients(self) -> None:
+        c = self._config
+        params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if c.grad_clip_value is not None:
+            torch.nn.utils.clip_grad_value_(params, c.grad_clip_value)
+        if c.grad_clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, c.grad_clip_norm)
+
+    # ------------------------------------------------------------------------------ rendering
+    @torch.no_grad()
+    def render(self, camera: Camera, chunk: int | None = None) -> RenderResult:
+        """Render ``camera`` (any size) synchronously, without gradients."""
+        was_training = self.field.training
+        self.field.eval()
+        rays = self.rays.camera(camera)
+        chunk = chunk or self._config.render_chunk
+        rgb, depth, acc = [], [], []
+        for s in range(0, len(rays), chunk):
+            out = self.field(rays.index(slice(s, s + chunk)), train=False)
+            rgb.append(out.rgb), depth.append(out.depth), acc.append(out.acc)
+        self.field.train(was_training)
+        h, w = camera.height, camera.width
+        rgb_u8 = (torch.cat(rgb).clamp(0, 1) * 255 + 0.5).to(torch.uint8).reshape(h, w, 3).cpu().numpy()
+        return RenderResult(
+            rgb=rgb_u8,
+            depth=torch.cat(depth).reshape(h, w).float().cpu().numpy(),
+            acc=torch.cat(acc).reshape(h, w).float().cpu().numpy(),
+            camera=camera, step=self._step, depth_is_ndc=self._scene.ndc,
+        )
+
+    @torch.no_grad()
+    def heldout_psnr(self, view: int | None = None, rays: int | None = None) -> float | None:
+        """PSNR on a fixed random subsample of a held-out view (the first test view), or None without one."""
+        s = self._scene
+        if view is None:
+            if not s.test_ids:
+                return None
+            view = s.test_ids[0]
+        n = rays or self._config.eval_rays
+        rng = np.random.default_rng(1234)  # the same pixels every time, independent of the training RNG
+        ys, xs = rng.integers(s.height, size=n), rng.integers(s.width, size=n)
+        self.field.eval()
+        out = self.field(self.rays.view(view, ys, xs), train=False)
+        self.field.train()
+        target = self.images[view, torch.as_tensor(ys, device=self._device), torch.as_tensor(xs, device=self._device)]
+        return psnr(float(torch.mean((out.rgb.clamp(0, 1) - target) ** 2)))
+
+    # ------------------------------------------------------------------------------ loop & commands
+    def run(self, on_snapshot: Callable[[TrainSnapshot], None] | None = None) -> TrainSnapshot:
+        """Train until the budget or ``stop()``; returns the last snapshot. See ``LoopControl.run``."""
+        return self.control.run(on_snapshot)
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def request_render(self, camera: Camera, callback: Callable[[RenderResult], None]) -> None:
+        """Render ``camera`` between steps (a newer request replaces a pending one), or now if not running."""
+        self.control.request_render(camera, callback)
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run exactly."""
+        return {
+            "step": self._step,
+            "skipped": self._skipped,
+            "elapsed_s": self.control.elapsed_s,
+            "field": self.field.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.field.load_state_dict(state["field"])
+        self.field.to(self._device)
+        self._build_optimizer()
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self._step, self._skipped = int(state["step"]), int(state["skipped"])
+        self.control.elapsed_s = float(state["elapsed_s"])
+        if hasattr(self.field, "update_occupancy"):
+            self.field.update_occupancy()
+
+    def save_checkpoint(self) -> Path:
+        """Write RUN/checkpoints/latest.pt atomically (needs a run_dir)."""
+        if self.run_dir is None:
+            raise ValueError("this Trainer has no run_dir to save checkpoints in")
+        return rd.save_checkpoint(self.run_dir, self.state_dict())
+
+    @classmethod
+    def resume(cls, run_dir: Path, scene: Scene | None = None) -> Trainer:  # type: ignore[override]
+        """The run in ``run_dir`` as it was at its last checkpoint (same step, optimizer, sampler, RNG).
+
+        ``scene`` replaces reloading the scene from run.json (needed for scenes built in memory).
+        """
+        run_dir = Path(run_dir)
+        source, config = rd.read_run_json(run_dir)
+        if scene is None:
+            if source is None:
+                raise ValueError(f"{run_dir}: run.json does not say where the scene is; pass scene=")
+            from nerf.loaders import load_scene
+
+            scene = load_scene(source.path, split=source.split, downscale=source.downscale)
+        config.preset = None  # already applied when the run started: run.json holds the final config
+        trainer = cls(scene, config, run_dir)
+        trainer.load_state_dict(rd.load_checkpoint(run_dir, trainer.device))
+        return trainer
+
+
+class _ResumeDescriptor:
+    """``Trainer.resume(run_dir)`` on the class; ``trainer.resume()`` (un-pause) on an instance."""
+
+    def __init__(self, classmethod_fn, instance_fn):
+        self.cls_fn, self.inst_fn = classmethod_fn, instance_fn
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self.cls_fn.__get__(objtype, objtype)
+        return self.inst_fn.__get__(obj, objtype)
+
+
+def _unpause(self: Trainer) -> None:
+    """Continue a paused run() loop."""
+    self.control.resume()
+
+
+Trainer.resume = _ResumeDescriptor(Trainer.__dict__["resume"], _unpause)  # type: ignore[method-assign]
+
+
+def load_run(run_dir: Path, scene: Scene | None = None) -> Trainer:
+    """The trained run in ``run_dir`` ready to render/evaluate (its latest checkpoint)."""
+    return Trainer.resume(run_dir, scene)
