@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
+from devices.errors import InputError
 from devices.frame import DepthKind
 from nerf import metrics
 from nerf.lpips import LPIPS
@@ -82,6 +85,10 @@ class EvalReport:
                "lpips_status": self.lpips_status, "notes": self.notes, "mean": self.means(),
                "views": [asdict(v) for v in self.views]}
         return json.dumps(_finite(doc), indent=2, allow_nan=False)
+
+    def write_json(self, path: str | Path) -> None:
+        """Write ``to_json()`` to ``path`` atomically (InputError when it cannot be written)."""
+        atomic_write_text(Path(path), self.to_json())
 
     def table(self) -> str:
         """A fixed-width text table: one row per view and a mean row; columns that are all empty are left out."""
@@ -170,3 +177,16 @@ def _view_metrics(scene: Scene, i: int, result: RenderResult, lpips: LPIPS | Non
         if n:
             m.depth_abs_rel, m.depth_rmse_m = abs_rel, rmse
     return m
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file + rename (InputError when it cannot be written)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(path, f"cannot be written ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -105,3 +105,4 @@ def _open_stream(container, width: int, height: int, fps: float, crf: int):
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.options = {"crf": str(crf)}
     return stream
+

@@ -1,0 +1,52 @@
+"""`sparsenerf render RUN --path spiral|interp|orbit --out FILE.mp4`: a video of a trained run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tyro
+
+
+@dataclass
+class Render:
+    """Render a video along a camera path: RGB on the left, colour-mapped depth (Turbo, near = red) on
+    the right. MP4, H.264, written atomically (an interrupted render leaves no file).
+
+    Paths: spiral (the original LLFF/RegNeRF spiral around the average camera), interp (a smooth loop
+    through the training views), orbit (a circle around the point the training views look at).
+    """
+
+    run_dir: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="RUN")]
+    """Training run folder (written by `sparsenerf train --out RUN`)."""
+    out: Path
+    """Video file to write (.mp4)."""
+    path: Literal["spiral", "interp", "orbit"] = "spiral"
+    """Camera path."""
+    frames: int = 120
+    """Frames in the video."""
+    fps: float = 30.0
+    """Frames per second."""
+    width: int | None = None
+    """Width in pixels of each half (default: the training images'); the height keeps the aspect ratio."""
+
+    def run(self) -> int:
+        from app.cli.progress import Progress
+        from devices.errors import InputError
+        from nerf.paths import camera_path
+        from nerf.trainer import load_run
+        from nerf.video import render_video
+
+        if self.frames < 1 or self.fps <= 0:
+            raise InputError(None, "--frames must be at least 1 and --fps positive")
+        trainer = load_run(self.run_dir)
+        cams = camera_path(trainer.scene, self.path, self.frames, self.width)
+        bar = Progress(len(cams), f"render {self.path}")
+        info = render_video(trainer.render, cams, self.out, self.fps, on_frame=lambda k, n: bar.update(k - bar.done))
+        bar.close()
+        print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, {info.fps:g} fps")
+        return 0
+
+
+COMMAND = Annotated[Render, tyro.conf.subcommand("render")]
