@@ -161,7 +161,7 @@ def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path
         dist = tuple(float(d.get(k, 0.0)) for k in _DIST_KEYS)
         if not any(dist):
             dist = None
-        elif not any(dist[4:]):
+        elif not any(dist[5:]):  # k4..k6 unused: the 4- or 5-coefficient OpenCV model
             dist = dist[:5] if dist[4] else dist[:4]
         try:
             vals = [float(d[k]) for k in keys]
@@ -295,11 +295,15 @@ def _check_files(scene: SceneFolder) -> None:
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary name and rename; a full disk raises OSError before the rename."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _encode_png(array: np.ndarray, what: str) -> bytes:
@@ -492,7 +496,11 @@ class SceneWriter:
         if self._closed:
             return
         if exc_type is None or (self.keep_partial and self.scene.frames):
-            self.commit()  # live capture: an unplugged sensor keeps every frame written so far
+            try:
+                self.commit()  # live capture: an unplugged sensor keeps every frame written so far
+            except BaseException:
+                self.abort()  # e.g. the disk is full: leave nothing half-written behind
+                raise
         else:
             self.abort()
 
