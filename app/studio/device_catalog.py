@@ -6,28 +6,11 @@ SDK or hardware is missing is still listed, greyed, with the one sentence its mo
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.errors import InputError, MissingDependencyError
 from devices.frame import FrameSource
-
-
-@dataclass(frozen=True)
-class LiveDeviceSpec:
-    """Where a live sensor's code lives (devices/<module>), named so no SDK is imported up front."""
-
-    key: str
-    """Stable id, e.g. "azure_kinect"."""
-    label: str
-    """Shown in the device list."""
-    module: str
-    """Module defining the live FrameSource."""
-    check: str
-    """Function in ``module`` that raises MissingDependencyError / InputError when the SDK or device is absent."""
-    source: str
-    """FrameSource class in ``module``, constructed with no arguments."""
 
 
 @dataclass(frozen=True)
@@ -43,12 +26,6 @@ class DeviceEntry:
     """Makes a new (unopened) FrameSource; None when unavailable."""
 
 
-LIVE_DEVICES: tuple[LiveDeviceSpec, ...] = (
-    LiveDeviceSpec("azure_kinect", "Azure Kinect", "devices.kinect", "check_live_available", "KinectLive"),
-    LiveDeviceSpec("zed2", "ZED 2", "devices.zed", "check_live_available", "ZedLive"),
-)
-
-
 def virtual_entry(width: int = 320, height: int = 240, fps: float = 15.0) -> DeviceEntry:
     """The built-in virtual RGB-D sensor, at the sensor's real rate (``realtime``), looping forever."""
 
@@ -61,25 +38,52 @@ def virtual_entry(width: int = 320, height: int = 240, fps: float = 15.0) -> Dev
     return DeviceEntry("virtual", "Virtual sensor (no hardware)", True, "", make)
 
 
-def probe_live(spec: LiveDeviceSpec) -> DeviceEntry:
-    """Import ``spec.module`` and run its availability check; never raises."""
-    try:
-        module = importlib.import_module(spec.module)
-    except MissingDependencyError as exc:
-        return DeviceEntry(spec.key, spec.label, False, str(exc), None)
-    except ImportError:
-        return DeviceEntry(spec.key, spec.label, False, "support for this sensor is not part of this build.", None)
-    check = getattr(module, spec.check, None)
-    source_cls = getattr(module, spec.source, None)
-    if check is None or source_cls is None:
-        return DeviceEntry(spec.key, spec.label, False, "live capture from this sensor is not available yet.", None)
+def check_kinect() -> None:
+    """Raise MissingDependencyError (no pyk4a / libk4a) or InputError (nothing plugged in)."""
+    from devices.kinect.live import import_pyk4a
+
+    if import_pyk4a().connected_device_count() < 1:
+        raise InputError(None, "no Azure Kinect is connected (plug it in, then restart the studio).")
+
+
+def make_kinect() -> FrameSource:
+    from devices.kinect.live import KinectLive
+
+    return KinectLive()
+
+
+def check_zed() -> None:
+    """Raise MissingDependencyError (no ZED SDK / wrong pyzed package) or InputError (no camera found)."""
+    from devices.zed.sdk import load_sl
+
+    if not load_sl().Camera.get_device_list():
+        raise InputError(None, "no ZED camera is connected (plug it in, then restart the studio).")
+
+
+def make_zed() -> FrameSource:
+    from devices.zed.source import ZedSource
+
+    return ZedSource()
+
+
+LIVE_DEVICES: tuple[tuple[str, str, Callable[[], None], Callable[[], FrameSource]], ...] = (
+    ("azure_kinect", "Azure Kinect", check_kinect, make_kinect),
+    ("zed2", "ZED 2", check_zed, make_zed),
+)
+"""(key, label, availability check, source factory) of each live sensor."""
+
+
+def probe_live(key: str, label: str, check: Callable[[], None], make: Callable[[], FrameSource]) -> DeviceEntry:
+    """Run ``check`` (it imports the SDK lazily); never raises: a failure becomes the entry's reason."""
     try:
         check()
-    except (MissingDependencyError, InputError, OSError, RuntimeError) as exc:
-        return DeviceEntry(spec.key, spec.label, False, str(exc), None)
-    return DeviceEntry(spec.key, spec.label, True, "", source_cls)
+    except (MissingDependencyError, InputError) as exc:
+        return DeviceEntry(key, label, False, getattr(exc, "problem", None) or str(exc), None)
+    except Exception as exc:  # noqa: BLE001 - a broken SDK must not stop the studio from opening
+        return DeviceEntry(key, label, False, f"its SDK failed to start ({exc.__class__.__name__}: {exc}).", None)
+    return DeviceEntry(key, label, True, "", make)
 
 
 def list_devices(virtual: DeviceEntry | None = None) -> list[DeviceEntry]:
     """The virtual sensor first, then every live sensor (available or not, with the reason)."""
-    return [virtual or virtual_entry(), *(probe_live(spec) for spec in LIVE_DEVICES)]
+    return [virtual or virtual_entry(), *(probe_live(*spec) for spec in LIVE_DEVICES)]

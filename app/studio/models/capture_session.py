@@ -80,9 +80,8 @@ class CaptureSession(QObject):
         worker.recordingDone.connect(self._on_recording_done)
         worker.recordingFailed.connect(self._on_recording_failed)
         worker.failed.connect(self.error)
-        job = WorkerThread(worker, f"capture-{entry.key}")
-        worker.done.connect(lambda: self._on_worker_done(job))
-        self._job = job.start()
+        worker.done.connect(self._on_worker_done)  # a bound method: runs on the UI thread (a lambda would not)
+        self._job = WorkerThread(worker, f"capture-{entry.key}").start()
         self.liveChanged.emit(True)
 
     def stop_live(self) -> None:
@@ -91,7 +90,7 @@ class CaptureSession(QObject):
             return
         job = self._job
         job.stop()
-        self._on_worker_done(job)
+        self._finish(job)
 
     # ------------------------------------------------------------------ recording
     def new_capture_path(self) -> Path:
@@ -150,9 +149,13 @@ class CaptureSession(QObject):
         self.recordingChanged.emit(False)
         self.error.emit(message)
 
-    def _on_worker_done(self, job: WorkerThread) -> None:
+    def _on_worker_done(self) -> None:
+        if self._job is not None and self._job.worker is self.sender():
+            self._finish(self._job)  # else: an older stream, already handled
+
+    def _finish(self, job: WorkerThread) -> None:
         if job is not self._job:
-            return  # an older stream, already handled
+            return
         job.wait()
         self._job = None
         if self.recording:

@@ -78,9 +78,8 @@ class ExportJob(QObject):
         worker.frameRendered.connect(self.frame)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
-        job = WorkerThread(worker, "export")
-        worker.done.connect(lambda: self._on_done(job))
-        self._job = job.start()
+        worker.done.connect(self._on_worker_done)  # a bound method: runs on the UI thread (a lambda would not)
+        self._job = WorkerThread(worker, "export").start()
         self.output = None
         self._set_state("running")
 
@@ -101,6 +100,10 @@ class ExportJob(QObject):
         self._set_state("cancelled" if cancelled else "failed")
         if not cancelled:
             self.error.emit(message)
+
+    def _on_worker_done(self) -> None:
+        if self._job is not None and self._job.worker is self.sender():
+            self._on_done(self._job)
 
     def _on_done(self, job: WorkerThread) -> None:
         if job is self._job:

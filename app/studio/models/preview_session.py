@@ -23,14 +23,13 @@ REFRESH_MS = 2000
 class PreviewSession(QObject):
     """Turns camera moves into render requests; emits ``rendered(RenderResult, nearest_view_index)``.
 
-    While the training loop runs, requests go through ``Trainer.request_render`` (coalesced by the
-    trainer, served between steps, on the training thread); otherwise through a RenderWorker thread
-    with a latest-only slot. Either way the UI thread never renders and a result older than one
-    already shown is dropped.
+    Requests go to a RenderWorker thread (latest-only slot), which hands them to
+    ``Trainer.request_render``: while the training loop runs the trainer serves them between steps
+    (coalescing too), otherwise they render at once on the render thread. Either way the UI thread
+    never renders, and a result older than one already shown is dropped.
     """
 
     rendered = pyqtSignal(object, int)
-    _relay = pyqtSignal(object, int)  # from the training thread to the UI thread
 
     def __init__(self, camera: PreviewCamera, training: TrainingSession) -> None:
         super().__init__()
@@ -41,11 +40,11 @@ class PreviewSession(QObject):
         self._next_id = 0
         self._shown_id = -1
         self._worker: WorkerThread | None = None
+        self._closed = False
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(lambda: self.request(self.full_scale))
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._on_refresh)
-        self._relay.connect(self._on_result)
         camera.changed.connect(self._on_camera_moved)
         training.trainerChanged.connect(self._on_trainer)
         training.stateChanged.connect(self._on_state)
@@ -80,15 +79,12 @@ class PreviewSession(QObject):
     def request(self, scale: float) -> int | None:
         """Ask for a render of the current camera at ``scale``; returns the request id (None if nothing to render)."""
         cam, trainer = self.camera.camera, self.trainer
-        if cam is None or trainer is None or not self.enabled:
+        if cam is None or trainer is None or not self.enabled or self._closed:
             return None
         cam = cam.scaled(scale) if scale != 1.0 else cam
         self._next_id += 1
         rid = self._next_id
-        if self.training.loop_alive:
-            trainer.request_render(cam, lambda result, rid=rid: self._relay.emit(result, rid))
-        else:
-            self._render_worker().submit(trainer, cam, rid)
+        self._render_worker().submit(trainer, cam, rid)
         return rid
 
     def _render_worker(self) -> RenderWorker:
@@ -106,6 +102,8 @@ class PreviewSession(QObject):
         self.rendered.emit(result, -1 if nearest is None else nearest)
 
     def shutdown(self) -> None:
+        """Stop the render thread for good (later requests are ignored)."""
+        self._closed = True
         self._settle.stop()
         self._refresh.stop()
         if self._worker is not None:

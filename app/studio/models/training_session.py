@@ -20,7 +20,7 @@ ACTIVE_STATES = ("loading", "running", "paused", "stopping")
 
 @dataclass
 class TrainHistory:
-    """Curves of one run, one entry per snapshot (test PSNR only where it was evaluated)."""
+    """Curves of one run, one entry per snapshot (test PSNR only when a new evaluation changed it)."""
 
     steps: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -34,8 +34,7 @@ class TrainHistory:
         self.steps.append(snap.step)
         self.loss.append(float(snap.losses.get("total", math.nan)))
         self.train_psnr.append(float(snap.train_psnr))
-        if snap.test_psnr is not None and (not self.test_psnr or self.test_psnr[-1] != snap.test_psnr
-                                           or self.test_steps[-1] != snap.step):
+        if snap.test_psnr is not None and (not self.test_psnr or self.test_psnr[-1] != snap.test_psnr):
             self.test_steps.append(snap.step)
             self.test_psnr.append(float(snap.test_psnr))
 
@@ -70,11 +69,6 @@ class TrainingSession(QObject):
         self.render_lock = threading.Lock()
         """Held by any thread that renders with the trainer's model outside the training loop."""
         self._job: WorkerThread | None = None
-
-    @property
-    def loop_alive(self) -> bool:
-        """True while the training thread runs (its loop serves render requests)."""
-        return self._job is not None and self._job.is_running() and self.state in ("running", "paused", "stopping")
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -119,9 +113,8 @@ class TrainingSession(QObject):
         worker.trainerReady.connect(self._on_trainer)
         worker.snapshot.connect(self._on_snapshot)
         worker.failed.connect(self._on_failed)
-        job = WorkerThread(worker, "training")
-        worker.done.connect(lambda: self._on_done(job))
-        self._job = job.start()
+        worker.done.connect(self._on_worker_done)  # a bound method: runs on the UI thread (a lambda would not)
+        self._job = WorkerThread(worker, "training").start()
         if worker.trainer is None:
             self._set_state("loading")
 
@@ -169,6 +162,10 @@ class TrainingSession(QObject):
     def _on_failed(self, message: str) -> None:
         self._set_state("failed")
         self.error.emit(message)
+
+    def _on_worker_done(self) -> None:
+        if self._job is not None and self._job.worker is self.sender():
+            self._on_done(self._job)
 
     def _on_done(self, job: WorkerThread) -> None:
         if job is not self._job:

@@ -21,7 +21,7 @@ class CurvesView(QWidget):
         self.psnr_plot = pg.PlotWidget(title="PSNR (dB)")
         self.psnr_plot.setLabel("bottom", "step")
         self.psnr_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.psnr_plot.addLegend(offset=(-10, 10))
+        self.psnr_plot.addLegend(offset=(-10, -10))
         self.psnr_plot.setXLink(self.loss_plot)
         self.loss = self.loss_plot.plot(pen=pg.mkPen("#ffaa00", width=2), name="total loss")
         self.train = self.psnr_plot.plot(pen=pg.mkPen("#2ecc40", width=2), name="train batch")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PyQt6.QtCore import QUrl
 from PyQt6.QtGui import QDesktopServices
 from PyQt6.QtWidgets import (
@@ -22,7 +20,7 @@ from PyQt6.QtWidgets import (
 
 from app.studio.models.export_job import ExportJob, ExportRequest
 from app.studio.models.training_session import TrainingSession
-from app.studio.widgets.image_view import DEPTH_COLORMAP, ImagePane, nice_range
+from app.studio.widgets.image_view import ImagePane
 from app.studio.workers.export import PATH_KINDS, VideoSettings
 from nerf.types import RenderResult
 
@@ -49,6 +47,7 @@ class ExportPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.open_button = QPushButton("Open video")
         self.bar = QProgressBar()
+        self._depth_range: tuple[float, float] | None = None
         self.status = QLabel("Train a scene (or open a run), then export a video of it: colour and depth side by side.")
         self.status.setWordWrap(True)
         self.frame_view = ImagePane("last exported frame (RGB | depth)")
@@ -101,6 +100,7 @@ class ExportPanel(QWidget):
             self.resolution.setText(f"{round(trainer.scene.width * s)} x {round(trainer.scene.height * s)} px per half")
 
     def start(self) -> None:
+        self._depth_range = None
         self.job.start(ExportRequest(self.settings()))
 
     def open_video(self) -> None:
@@ -126,19 +126,14 @@ class ExportPanel(QWidget):
         self.bar.setFormat("frame %v / %m")
 
     def _on_frame(self, result: RenderResult) -> None:
-        self.frame_view.show_rgb(side_by_side(result))
+        from nerf.colormap import robust_range
+        from nerf.video import side_by_side
+
+        if self._depth_range is None:  # fixed for the whole export, as in the video
+            self._depth_range = robust_range(result.depth, result.acc > 0)
+        self.frame_view.show_rgb(side_by_side(result, self._depth_range))
 
     def _on_finished(self, out: Path) -> None:
         self.status.setText(f"Saved <b>{out.name}</b><br>{out.parent}")
         self._on_state(self.job.state)
 
-
-def side_by_side(result: RenderResult) -> np.ndarray:
-    """uint8 [H, 2W, 3]: the colour and the colour-mapped depth (black where nothing was rendered)."""
-    valid = (result.acc > 0.05) & np.isfinite(result.depth)
-    d = np.where(valid, result.depth, np.nan)
-    lo, hi = (0.0, 1.0) if not valid.any() else nice_range(d)
-    t = np.clip((np.nan_to_num(d, nan=0.0) - lo) / max(hi - lo, 1e-6), 0, 1)
-    depth_rgb = pg.colormap.get(DEPTH_COLORMAP).map(t.ravel(), mode="byte")[:, :3].reshape(*t.shape, 3)
-    depth_rgb[~valid] = 0
-    return np.concatenate([result.rgb, depth_rgb.astype(np.uint8)], axis=1)

@@ -9,7 +9,14 @@ from PyQt6.QtWidgets import QSizePolicy
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 DEPTH_COLORMAP = "turbo"
-"""Colour map of depth images (near = blue, far = red); holes (no measurement) are drawn black."""
+"""Colour map of depth images, reversed as in the exported videos (nerf.colormap): near = red, far = blue;
+holes (no measurement) are drawn black."""
+
+
+def depth_colormap() -> pg.ColorMap:
+    cmap = pg.colormap.get(DEPTH_COLORMAP)
+    cmap.reverse()
+    return cmap
 
 
 class ImagePane(pg.GraphicsLayoutWidget):
@@ -46,11 +53,12 @@ class DepthPane(ImagePane):
 
     def __init__(self, title: str = "", unit: str = "m", parent=None) -> None:
         super().__init__(title, parent)
-        self.bar = pg.ColorBarItem(values=(0.0, 4.0), colorMap=pg.colormap.get(DEPTH_COLORMAP),
-                                   label=f"depth ({unit})", interactive=False, width=15)
+        self.bar = pg.ColorBarItem(values=(0.0, 4.0), colorMap=depth_colormap(),
+                                   interactive=False, width=15)
         self.bar.setImageItem(self.item)
         self.addItem(self.bar, row=1, col=1)
         self.levels = (0.0, 4.0)
+        self.set_unit(unit)
 
     def set_unit(self, unit: str) -> None:
         self.bar.axis.setLabel(f"depth ({unit})")

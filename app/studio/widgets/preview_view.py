@@ -57,7 +57,7 @@ class PreviewView(QWidget):
     def __init__(self, session: PreviewSession, parent=None) -> None:
         super().__init__(parent)
         self.session = session
-        self.novel = MouseCameraPane(session.camera, "novel view (drag to orbit, right-drag to pan, wheel to zoom)")
+        self.novel = MouseCameraPane(session.camera, "novel view · drag: orbit · right-drag: pan · wheel: zoom")
         self.depth = DepthPane("rendered depth")
         self.nearest = ImagePane("nearest captured frame")
         self.snap = QComboBox()

@@ -7,7 +7,7 @@ import threading
 import traceback
 from typing import Generic, TypeVar
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal, pyqtSlot
 
 from devices.errors import InputError, MissingDependencyError
 
@@ -66,7 +66,8 @@ class WorkerThread:
         self.thread.setObjectName(name)
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
-        worker.done.connect(self.thread.quit)
+        # Direct: the QThread object lives on the UI thread, which may be blocked in wait() right now.
+        worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> WorkerThread:
         self.thread.start()
@@ -78,6 +79,7 @@ class WorkerThread:
     def stop(self, timeout_ms: int = 10_000) -> bool:
         """Request a stop and wait for the thread to finish; True when it has."""
         self.worker.request_stop()
+        self.thread.quit()  # thread-safe; the event loop ends once work() has returned
         return self.wait(timeout_ms)
 
     def wait(self, timeout_ms: int = 10_000) -> bool:

@@ -1,4 +1,5 @@
-"""Export worker: renders a camera path with the trained model into an MP4 (RGB | depth side by side)."""
+"""Export worker: renders a camera path with the trained model into an MP4 (RGB | depth side by side),
+through the same nerf.paths / nerf.video functions as `sparsenerf render`."""
 
 from __future__ import annotations
 
@@ -32,20 +33,14 @@ class VideoSettings:
     """Frames per second of the MP4."""
 
 
-def camera_path(trainer: Any, s: VideoSettings) -> list[Camera]:
-    """The cameras of the video, from nerf.paths, at ``s.scale`` times the scene's resolution."""
-    from nerf import paths
+def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
+    """The cameras of the video (nerf.paths.camera_path) at ``s.scale`` times the scene's width."""
+    from nerf.paths import camera_path
 
-    scene = trainer.scene
-    if s.path == "spiral":
-        cams = paths.spiral(scene, s.frames)
-    elif s.path == "interp":
-        cams = paths.interp(scene, s.frames)
-    elif s.path == "orbit":
-        cams = paths.orbit(scene, s.frames)
-    else:
+    if s.path not in PATH_KINDS:
         raise ValueError(f"unknown camera path {s.path!r}; choose one of {', '.join(PATH_KINDS)}")
-    return [c.scaled(s.scale) if s.scale != 1.0 else c for c in cams]
+    width = max(2, round(trainer.scene.width * s.scale))
+    return camera_path(trainer.scene, s.path, s.frames, width=width)
 
 
 class ExportWorker(Worker):
@@ -70,13 +65,10 @@ class ExportWorker(Worker):
         self.progress.emit(done, total)
 
     def work(self) -> Path:
-        from nerf.video import write_video
+        from nerf.video import render_video
 
-        cameras = camera_path(self.trainer, self.settings)
+        cameras = video_cameras(self.trainer, self.settings)
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            write_video(self.out, cameras, self._render, fps=self.settings.fps, progress=self._progress)
-        except BaseException:
-            self.out.unlink(missing_ok=True)
-            raise
+        # render_video writes to a temporary name and renames at the end: a cancel leaves no file
+        render_video(self._render, cameras, self.out, fps=self.settings.fps, on_frame=self._progress)
         return self.out

@@ -16,7 +16,7 @@ class TrainingWorker(Worker):
     """Builds a Trainer on its own thread (loading the scene can take seconds) and runs its loop.
 
     ``trainerReady(Trainer)`` is emitted before the loop starts, ``snapshot(TrainSnapshot)`` at the
-    trainer's bounded rate. When the loop ends (finished or stopped) the latest checkpoint is saved.
+    trainer's bounded rate. When the loop ends (finished or stopped) the trainer saves its checkpoint.
     ``run_loop=False`` only builds the trainer (opening a finished run for preview and export).
     """
 
@@ -44,17 +44,17 @@ class TrainingWorker(Worker):
             self.trainerReady.emit(trainer)
         if not self.run_loop or self.stop_requested:
             return self.trainer
-        self.trainer.run(self.snapshot.emit)
-        self.trainer.save_checkpoint()
+        self.trainer.run(self.snapshot.emit)  # saves the checkpoint on its way out
         return self.trainer
 
 
 class RenderWorker(Worker):
-    """Renders preview cameras while the training loop is not running; only the newest request is served.
+    """Serves preview render requests; only the newest pending request is kept.
 
-    ``submit`` replaces any request not yet started, so a moving camera never builds a backlog.
-    ``rendered(RenderResult, request_id)`` carries each result. ``render_lock`` serialises use of
-    the trainer's model with other threads (export).
+    ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. Each
+    request goes to ``trainer.request_render``: served between steps on the training thread while
+    its loop runs, else rendered right here. ``rendered(RenderResult, request_id)`` carries each
+    result. ``render_lock`` serialises use of the model with the export thread.
     """
 
     rendered = pyqtSignal(object, int)
@@ -85,5 +85,4 @@ class RenderWorker(Worker):
                 continue
             trainer, camera, request_id = request
             with self.render_lock:
-                result = trainer.render(camera)
-            self.rendered.emit(result, request_id)
+                trainer.request_render(camera, lambda result, rid=request_id: self.rendered.emit(result, rid))

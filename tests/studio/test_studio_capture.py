@@ -1,0 +1,86 @@
+"""Capture and scene panels on the virtual sensor: device list, live view, Record/Stop, split editing."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import Qt
+
+from devices.scene_folder import read_scene
+from tests.studio.helpers import run_until
+
+
+def test_device_list_shows_virtual_and_explains_unavailable_sensors(studio):
+    entries = studio.capture.devices
+    assert entries[0].key == "virtual" and entries[0].available
+    assert {"azure_kinect", "zed2"} <= {e.key for e in entries}
+    items = studio.capture_panel.devices
+    assert items.count() == len(entries)
+    for row, entry in enumerate(entries):
+        item = items.item(row)
+        enabled = bool(item.flags() & Qt.ItemFlag.ItemIsEnabled)
+        assert enabled == entry.available
+        if not entry.available:
+            assert entry.reason and entry.reason in item.text()  # the reason is on screen, not just in a tooltip
+
+
+def test_live_view_record_and_edit_split(studio, qtbot, stall_probe):
+    panel = studio.capture_panel
+    studio.select_virtual()
+    run_until(lambda: panel.colour.item.image is not None and panel.depth.item.image is not None, 20_000)
+    assert panel.colour.item.image.shape == (72, 96, 3)
+    assert panel.depth.item.image.shape == (72, 96)
+    low, high = panel.depth.levels
+    assert low == 0.0 and high > 0.5  # a metre scale fitted to the room (metres, not millimetres)
+
+    counts: list[tuple[int, list[int]]] = []
+    studio.capture.framesRecorded.connect(lambda n, keys: counts.append((n, keys)))
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    assert studio.capture.recording and panel.record_button.text().endswith("Stop")
+    run_until(lambda: bool(counts) and counts[-1][0] >= 5, 30_000)
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=30_000):
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    assert not studio.capture.recording
+
+    folder = read_scene(studio.scene.root)
+    n, keyframes = counts[-1]
+    assert n == len(folder) >= 5
+    assert keyframes == folder.train_ids and len(folder.train_ids) == 3
+    assert str(len(folder)) in panel.counter.text()
+
+    thumbs = studio.scene_panel.thumbs
+    assert thumbs.count() == len(folder)
+    view = folder.test_ids[0]
+    item = thumbs.item(view)
+    assert item.text().endswith("test")
+    qtbot.mouseClick(thumbs.viewport(), Qt.MouseButton.LeftButton, pos=thumbs.visualItemRect(item).center())
+    saved = read_scene(studio.scene.root)
+    assert view in saved.train_ids and view not in saved.test_ids  # written to transforms.json
+    assert item.text().endswith("train")
+
+    studio.scene_panel.k.setValue(2)
+    qtbot.mouseClick(studio.scene_panel.auto, Qt.MouseButton.LeftButton)
+    assert len(read_scene(studio.scene.root).train_ids) == 2
+    assert studio.scene_panel.view3d.reason is not None  # offscreen: a sentence instead of the GL view
+    assert studio.scene.data.points.shape[1] == 3 and len(studio.scene.data.points) > 100
+
+
+def test_thumbnails_of_a_recorded_scene_match_its_frames(studio, qtbot, tiny_scene):
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
+        studio.open_path(tiny_scene)
+    data = studio.scene.data
+    folder = read_scene(tiny_scene)
+    assert len(data.thumbnails) == len(folder)
+    first = folder.load_rgb(0).astype(float)
+    thumb = data.thumbnails[0].astype(float)
+    # the thumbnail is the frame shrunk: same mean colour within a couple of levels
+    assert np.allclose(thumb.mean(axis=(0, 1)), first.mean(axis=(0, 1)), atol=3.0)
+
+
+def test_import_of_an_unknown_file_reports_the_problem(studio, qtbot, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a recording")
+    with qtbot.waitSignal(studio.importer.error, timeout=10_000) as sig:
+        studio.open_path(junk)
+    assert "unknown format" in sig.args[0] and str(junk) in sig.args[0]
+    qtbot.waitUntil(lambda: not studio.importer.busy)
+    assert "import failed" in studio.statusBar().currentMessage()

@@ -1,0 +1,72 @@
+"""Export panel: a short video along a path is a valid MP4 (decoded with PyAV); cancel leaves no file;
+exporting while training first stops the training and keeps its checkpoint."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+
+from tests.studio.helpers import run_until, tiny_train_config
+
+
+def trained(studio, qtbot, scene, steps: int) -> None:
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
+        studio.open_path(scene)
+    studio.train_panel.start(tiny_train_config(steps=steps))
+    run_until(lambda: studio.training.state == "finished" if steps < 1000 else studio.training.trainer is not None,
+              120_000)
+
+
+def test_export_a_short_video(studio, qtbot, tiny_scene, stall_probe):
+    import av
+
+    trained(studio, qtbot, tiny_scene, steps=10)
+    panel = studio.export_panel
+    panel.frames.setValue(6)
+    panel.fps.setValue(12)
+    panel.scale.setCurrentIndex([panel.scale.itemData(i) for i in range(panel.scale.count())].index(0.5))
+    panel.path.setCurrentIndex(panel.path.findData("orbit"))
+    progress: list[tuple[int, int]] = []
+    studio.export.progress.connect(lambda d, t: progress.append((d, t)))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    run_until(lambda: studio.export.state in ("done", "failed"), 120_000)
+    assert studio.export.state == "done", panel.status.text()
+    out = studio.export.output
+    assert out.suffix == ".mp4" and out.is_file()
+    assert progress[-1] == (6, 6) and [d for d, _ in progress] == list(range(1, 7))
+    scene = studio.training.trainer.scene
+    w, h = scene.width // 2, scene.height // 2
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        rate = container.streams.video[0].average_rate
+    assert len(frames) == 6
+    assert frames[0].shape == (h + h % 2, 2 * (w + w % 2), 3)  # RGB | depth side by side, even halves
+    assert float(rate) == 12
+    assert panel.open_button.isEnabled()
+    assert panel.frame_view.item.image.shape == frames[0].shape  # the last frame is shown in the panel
+
+
+def test_cancel_leaves_no_file(studio, qtbot, tiny_scene):
+    trained(studio, qtbot, tiny_scene, steps=5)
+    panel = studio.export_panel
+    panel.frames.setValue(2000)
+    started: list[int] = []
+    studio.export.progress.connect(lambda d, t: started.append(d))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    run_until(lambda: len(started) >= 2, 60_000)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    run_until(lambda: studio.export.state == "cancelled", 60_000)
+    videos = studio.workspace.sub("videos")
+    assert not any(videos.iterdir()) if videos.exists() else True  # neither the video nor its partial file
+    assert studio.export.output is None
+
+
+def test_export_while_training_stops_training_first(studio, qtbot, tiny_scene):
+    trained(studio, qtbot, tiny_scene, steps=100_000)
+    training = studio.training
+    run_until(lambda: training.trainer.step_count >= 2, 60_000)
+    studio.export_panel.frames.setValue(2)
+    studio.export_panel.start()
+    assert studio.export.state == "waiting"
+    run_until(lambda: studio.export.state == "done", 120_000)
+    assert training.state == "stopped"
+    assert (training.run_dir / "checkpoints" / "latest.pt").is_file()
