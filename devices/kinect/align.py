@@ -27,6 +27,7 @@ from devices.kinect.calibration import KinectCalibration
 from devices.kinect.lens import f32, project_normalized, ray_table
 
 SKIP_INTERPOLATION_RATIO = np.float32(0.04693441759)  # rgbz.c: sin(120/512 deg) / cos(85 deg)
+BAND_ROWS = 64  # depth rows per band: ~40k vertices, temporaries of ~160 kB
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,15 @@ class DepthToColor:
         self.R = R.astype(np.float32)
         self.t = t.astype(np.float32)
         self.out_shape = (calibration.color.height, calibration.color.width)
+        self._zbuf = np.empty(self.out_shape[0] * self.out_shape[1], np.int32)
 
-    def vertices(self, depth: np.ndarray) -> Vertices:
-        """Project every depth pixel into the colour image (transformation_compute_correspondence)."""
+    def vertices(self, depth: np.ndarray, rows: slice = slice(None)) -> Vertices:
+        """Project depth pixels (of ``rows``) into the colour image (transformation_compute_correspondence)."""
+        depth = depth[rows]
         d = depth.astype(np.float32)
-        valid = (depth != 0) & self._ray_ok
-        a = self._x * d
-        b = self.y_table * d
+        valid = (depth != 0) & self._ray_ok[rows]
+        a = self._x[rows] * d
+        b = self.y_table[rows] * d
         R, t = self.R, self.t
         X = R[0, 0] * a + R[0, 1] * b + R[0, 2] * d + t[0]
         Y = R[1, 0] * a + R[1, 1] * b + R[1, 2] * d + t[1]
@@ -86,14 +89,25 @@ class DepthToColor:
         proj = project_normalized(self.calibration.color, X / Zs, Y / Zs)
         return Vertices(u=proj.u, v=proj.v, z=Z, valid=valid & proj.valid)
 
+    def covered(self, depth: np.ndarray, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """(flat colour pixel int32 [M], depth int32 [M]) drawn by the quads whose top row is in ``rows``."""
+        stop = rows.stop if rows.stop is not None else depth.shape[0]
+        full, keep, patched = build_quads(self.vertices(depth, slice(rows.start, min(stop + 1, depth.shape[0]))))
+        pix_a, val_a = rasterize(full, self.out_shape, keep)
+        pix_b, val_b = rasterize(patched, self.out_shape)
+        return np.concatenate([pix_a, pix_b]), np.concatenate([val_a, val_b])
+
     def __call__(self, depth: np.ndarray) -> np.ndarray:
         """uint16 [Hd, Wd] depth (mm, 0 = none) -> uint16 [Hc, Wc] depth in the colour camera (mm, 0 = none)."""
         check_shape("depth", depth, (self.calibration.depth.height, self.calibration.depth.width))
-        full, keep, patched = build_quads(self.vertices(depth))
-        pix_a, val_a = rasterize(full, self.out_shape, keep)
-        pix_b, val_b = rasterize(patched, self.out_shape)
-        H, W = self.out_shape
-        return _zbuffer_min(np.concatenate([pix_a, pix_b]), np.concatenate([val_a, val_b]), H, W)
+        # Bands of rows keep every temporary array small (cache-resident, recycled by malloc instead
+        # of fresh pages from the OS each time): the same work, about a third faster.
+        zbuf = self._zbuf
+        zbuf.fill(_EMPTY)
+        for r in range(0, depth.shape[0] - 1, BAND_ROWS):
+            _zbuffer_min_into(zbuf, *self.covered(depth, slice(r, r + BAND_ROWS)))
+        out = zbuf.astype(np.uint16)  # _EMPTY is 65536: wraps to 0, "no depth"
+        return out.reshape(self.out_shape)
 
 
 def _mid(p: tuple, q: tuple, sel: np.ndarray) -> tuple:
@@ -213,10 +227,10 @@ def rasterize(q: Quads, shape: tuple[int, int], keep: np.ndarray | None = None) 
                 sub, px, py = q.take(sel), x0[sel] + dx, y0[sel] + dy
                 inside, depth = _inside_and_depth(sub, px.astype(np.float32), py.astype(np.float32))
             hit = np.flatnonzero(inside)
-            pix_parts.append(py[hit] * W + px[hit])
+            pix_parts.append((py[hit] * W + px[hit]).astype(np.int32))
             val_parts.append(depth[hit] + f32(0.5))
     if not pix_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
     pix, val = np.concatenate(pix_parts), np.concatenate(val_parts)
     good = np.isfinite(val)
     if not good.all():
@@ -224,17 +238,25 @@ def rasterize(q: Quads, shape: tuple[int, int], keep: np.ndarray | None = None) 
     return pix, val.astype(np.int32)
 
 
-def _zbuffer_min(pix: np.ndarray, val: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Per-pixel minimum of (pixel int [M], value int32 [M]) pairs, as uint16 [H, W] (0 = none).
+_EMPTY = np.int32(1 << 16)  # z-buffer value of "no depth yet": above every uint16 depth
+
+
+def _zbuffer_min_into(zbuf: np.ndarray, pix: np.ndarray, val: np.ndarray) -> None:
+    """zbuf[p] = min(zbuf[p], v) for each (pixel int [M], value int32 [M]) pair; values <= 0 are ignored.
 
     Repeated scatter: one write per pixel wins arbitrarily, the pairs that beat it are written
     again, until none is left (two or three rounds; overlaps only happen along occlusions).
     """
-    out = np.full(H * W, np.iinfo(np.int32).max, np.int32)
-    val = np.where(val > 0, val, np.iinfo(np.int32).max - 1)  # a 0 mm result never masks a real depth
+    better = (val > 0) & (val < zbuf[pix])  # a 0 mm result never masks a real depth
+    pix, val = pix[better], val[better]
     while len(pix):
-        out[pix] = val
-        lost = np.flatnonzero(out[pix] > val)
+        zbuf[pix] = val
+        lost = np.flatnonzero(zbuf[pix] > val)
         pix, val = pix[lost], val[lost]
-    out[out >= np.iinfo(np.uint16).max + 1] = 0
-    return out.astype(np.uint16).reshape(H, W)
+
+
+def zbuffer_min(pix: np.ndarray, val: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per-pixel minimum of (flat pixel, value) pairs as uint16 [H, W], 0 where no pair lands."""
+    zbuf = np.full(shape[0] * shape[1], _EMPTY, np.int32)
+    _zbuffer_min_into(zbuf, pix, val)
+    return zbuf.astype(np.uint16).reshape(shape)
