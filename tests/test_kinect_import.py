@@ -76,3 +76,16 @@ def test_multi_capture_every_and_skips(tmp_path):
     assert len(scene) == 2
     assert scene.extra["skipped_captures"] == 1
     assert [f.timestamp for f in scene.frames] == pytest.approx([0.0, 0.1])
+
+
+def test_depth_mode_inferred_when_the_tag_is_lost(tmp_path, monkeypatch):
+    # ffmpeg-style remuxes can drop the K4A_* track tags; the depth size still names the mode
+    from tests import kinect_samples
+
+    monkeypatch.setitem(kinect_samples.TRACK_TAGS, "DEPTH", {"title": "DEPTH"})
+    rec = write_recording(tmp_path / "untagged.mkv", [(0, ALL)])
+    with MkvRecording(rec) as mkv:
+        assert mkv.info.depth.mode is None
+    out = tmp_path / "scene"
+    assert main(["import", str(rec), str(out), "--keep-distortion", "--no-poses"]) == 0
+    assert read_scene(out).extra["depth_mode"] == "NFOV_UNBINNED"

@@ -10,7 +10,7 @@ import numpy as np
 
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame, FrameSource, SourceInfo
-from devices.kinect.calibration import BROWN_CONRADY, COLOR_MODES, DepthMode, KinectCalibration
+from devices.kinect.calibration import BROWN_CONRADY, COLOR_MODES, DEPTH_MODES, DepthMode, KinectCalibration
 
 SENSOR = "azure_kinect"
 RANKING_WINDOW = (5, 5)  # SparseNeRF's window for the NVS-RGBD Kinect scenes (sparsenerf.md)
@@ -54,11 +54,17 @@ class FrameMaker:
         )
 
 
-def depth_mode_of(mode: str | None, where: Path) -> DepthMode:
-    try:
-        return DepthMode(mode)
-    except ValueError:
-        raise InputError(where, f"unknown or missing depth mode {mode!r} (K4A_DEPTH_MODE tag)") from None
+def depth_mode_of(mode: str | None, size: tuple[int, int], where: Path) -> DepthMode:
+    """The recording's depth mode from its K4A_DEPTH_MODE tag, or from the depth size when a remuxer lost the tag."""
+    if mode:
+        try:
+            return DepthMode(mode)
+        except ValueError:
+            raise InputError(where, f"unknown depth mode {mode!r} (K4A_DEPTH_MODE tag)") from None
+    by_size = {info.output: m for m, info in DEPTH_MODES.items() if m is not DepthMode.PASSIVE_IR}
+    if size not in by_size:
+        raise InputError(where, f"no K4A_DEPTH_MODE tag and {size[0]}x{size[1]} depth is no Azure Kinect mode")
+    return by_size[size]
 
 
 class KinectRecording(FrameSource):
@@ -96,13 +102,14 @@ class KinectRecording(FrameSource):
             if rec.color.height not in COLOR_MODES:
                 raise InputError(self.path, f"colour resolution {rec.color.width}x{rec.color.height} is not an "
                                             "Azure Kinect mode")
-            cal = mkv.calibration.for_modes(depth_mode_of(rec.depth.mode, self.path), rec.color.height)
+            mode = depth_mode_of(rec.depth.mode, (rec.depth.width, rec.depth.height), self.path)
+            cal = mkv.calibration.for_modes(mode, rec.color.height)
             self._maker = FrameMaker(cal, self.options, self.path)
             self._info = SourceInfo(
                 name=f"Azure Kinect {self.path.name}", sensor=SENSOR, width=rec.color.width,
                 height=rec.color.height, fps=rec.fps, depth_kind=DepthKind.METRIC, frame_count=mkv.frame_count,
                 has_poses=False, ranking_window=RANKING_WINDOW,
-                extra={"color_mode": rec.color.mode, "depth_mode": rec.depth.mode,
+                extra={"color_mode": rec.color.mode, "depth_mode": mode.value,
                        "serial_number": rec.tags.get("K4A_DEVICE_SERIAL_NUMBER"),
                        "keep_distortion": self.options.keep_distortion},
             )
