@@ -106,22 +106,36 @@ def reference() -> None:
 
 
 def overlay(path: Path) -> None:
-    """Colour with the aligned depth's edges: depth discontinuities (> 4 %) magenta, holes' borders green."""
+    """Colour with the aligned depth drawn on it, for looking at.
+
+    Left, the whole frame: depth discontinuities (> 4 %) magenta, borders of depth holes green.
+    Right, the mug at 1.5x: depth holes tinted red. The glossy mug saturates the depth camera in a
+    vertical band, but its printed ink does not, so inside the band the drawing's strokes keep their
+    depth: where they are untinted exactly on the printed strokes, depth and colour line up.
+    """
     align, depth, rgb = load()
     d = align(depth).astype(np.float32)
     valid = d > 0
-    grown = cv2.dilate(d, np.ones((3, 3), np.uint8))
-    shrunk = cv2.erode(np.where(valid, d, 1e9).astype(np.float32), np.ones((3, 3), np.uint8))
+    kernel = np.ones((3, 3), np.uint8)
+    grown = cv2.dilate(d, kernel)
+    shrunk = cv2.erode(np.where(valid, d, 1e9).astype(np.float32), kernel)
     jump = valid & (grown - shrunk > 0.04 * shrunk)
-    hole = valid & (cv2.erode(valid.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
-    img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    img[hole] = (0, 255, 0)
-    img[jump] = (255, 0, 255)
-    crop = img[330:700, 180:660]  # the mug, full resolution
-    h = crop.shape[0]
-    small = cv2.resize(img, (round(h * img.shape[1] / img.shape[0]), h), interpolation=cv2.INTER_AREA)
+    hole_border = valid & (cv2.erode(valid.astype(np.uint8), kernel) == 0)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    full = bgr.copy()
+    full[hole_border] = (0, 255, 0)
+    full[jump] = (255, 0, 255)
+    y0, y1, x0, x1 = 360, 640, 240, 520  # the mug
+    crop = bgr[y0:y1, x0:x1].copy()
+    tint = crop.copy()
+    tint[~valid[y0:y1, x0:x1]] = (0, 0, 255)
+    mug = cv2.addWeighted(crop, 0.55, tint, 0.45, 0)
+    mug[jump[y0:y1, x0:x1]] = (255, 0, 255)
+    mug = cv2.resize(mug, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_NEAREST)
+    h = mug.shape[0]
+    small = cv2.resize(full, (round(h * full.shape[1] / full.shape[0]), h), interpolation=cv2.INTER_AREA)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.hstack([small, crop]))
+    cv2.imwrite(str(path), np.hstack([small, mug]))
     print(f"wrote {path}")
 
 
