@@ -46,14 +46,23 @@ class Demo:
         return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes)
 
 
-def run_headless_demo(out: Path, *, frames: int, minutes: float) -> int:
-    """Virtual capture into OUT/scene; then training and a video once the trainer exists."""
+def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: int = 36,
+                      video_width: int = 128) -> int:
+    """Virtual capture into OUT/scene, train the fast field into OUT/run, render OUT/demo.mp4."""
     from app.cli.capture import CaptureVirtual
+    from app.cli.render import Render
+    from app.cli.train import Train
 
-    scene_dir = out / "scene"
+    scene_dir, run_dir, video = out / "scene", out / "run", out / "demo.mp4"
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")
     CaptureVirtual(out=scene_dir, frames=frames, overwrite=True).run()
-    return 0
+    print(f"[2/3] training the fast field for {minutes:g} min into {run_dir}")
+    status = Train(scene=scene_dir, out=run_dir, minutes=minutes).run()
+    if status:
+        return status
+    print(f"[3/3] rendering a {video_frames}-frame video through the training views into {video}")
+    return Render(run_dir=run_dir, out=video, path="interp", frames=video_frames, fps=24.0,
+                  width=video_width).run()
 
 
 COMMAND = Annotated[Demo, tyro.conf.subcommand("demo")]
