@@ -91,13 +91,15 @@ class TestCaptureVirtual:
 
 class TestDemo:
     def test_headless_writes_scene(self, tmp_path):
-        assert main(["demo", "--headless", "--out", str(tmp_path / "demo"), "--frames", "4", "--minutes", "0.02"]) == 0
+        assert main(["demo", "--headless", "--out", str(tmp_path / "demo"), "--frames", "4", "--minutes", "0.02",
+                     "--video-frames", "2"]) == 0
         assert len(read_scene(tmp_path / "demo" / "scene")) == 4
 
     def test_no_display_falls_back_to_headless(self, tmp_path, monkeypatch, capsys):
         monkeypatch.delenv("DISPLAY", raising=False)
         monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
         monkeypatch.setattr("sys.platform", "linux")
-        assert main(["demo", "--out", str(tmp_path / "demo"), "--frames", "3", "--minutes", "0.02"]) == 0
+        assert main(["demo", "--out", str(tmp_path / "demo"), "--frames", "3", "--minutes", "0.02",
+                     "--video-frames", "2"]) == 0
         assert "headless" in capsys.readouterr().out
         assert len(read_scene(tmp_path / "demo" / "scene")) == 3

@@ -34,6 +34,8 @@ class Demo:
     """Frames to capture from the virtual sensor."""
     minutes: float = 1.0
     """Training budget in minutes (headless)."""
+    video_frames: int = 36
+    """Frames of the demo video (headless), rendered along a loop through the training views."""
 
     def run(self) -> int:
         if not self.headless and not has_display():
@@ -43,7 +45,7 @@ class Demo:
             from app.cli.studio import open_studio
 
             return open_studio(None, virtual=True)
-        return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes)
+        return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes, video_frames=self.video_frames)
 
 
 def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: int = 36,
