@@ -137,6 +137,13 @@ def faithful_config(scene: Scene) -> FaithfulPreset:
     return FaithfulPreset(scene.dataset, 512, 60_000, 0.5, 0.1, window, downscale, "cylinder", notes=notes)
 
 
+def mipnerf_config(scene: Scene):  # -> nerf.fields.mipnerf.MipNeRFConfig
+    """The Mip-NeRF field as the authors configured it for ``scene``'s data set (ray shape)."""
+    from nerf.fields.mipnerf import MipNeRFConfig
+
+    return MipNeRFConfig(ray_shape=faithful_config(scene).ray_shape)
+
+
 PRESETS = ("faithful",)
 """Names ``TrainConfig.preset`` accepts."""
 

@@ -56,6 +56,14 @@ class TestFaithfulConfig:
             apply_preset("fastest", _scene("fern", "llff"), TrainConfig())
 
 
+def test_mipnerf_ray_shape_per_data_set():
+    from nerf.presets import mipnerf_config
+
+    assert mipnerf_config(_scene("fern", "llff")).ray_shape == "cylinder"
+    assert mipnerf_config(_scene("s", "nvs_kinect")).ray_shape == "cylinder"
+    assert mipnerf_config(_scene("scan24", "dtu")).ray_shape == "cone"
+
+
 class TestAnneal:
     def test_dtu_by_hand(self):
         a = NearFarAnneal(256, 0.5, 0.5)

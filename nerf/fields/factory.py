@@ -40,6 +40,7 @@ def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.Tra
         return FastField(config.fast, torch.as_tensor(scene_aabb(scene), dtype=torch.float32))
     if config.field == "mipnerf":
         from nerf.fields.mipnerf import MipNeRFField
+        from nerf.presets import mipnerf_config
 
-        return MipNeRFField()
+        return MipNeRFField(mipnerf_config(scene))
     raise ValueError(f"unknown field {config.field!r} (expected 'fast' or 'mipnerf')")
