@@ -9,16 +9,46 @@ DEFAULT_WORKSPACE = Path("studio_out")
 """Where captures, imports, runs and videos go unless told otherwise (relative to the working folder)."""
 
 
+GIL_SWITCH_INTERVAL_S = 0.001
+"""How long a Python thread may hold the GIL while another waits (Python's default is 5 ms). Training and
+rendering threads run Python between torch calls; a shorter slice lets the UI thread get the GIL back
+sooner, so painting and input stay smooth (measured in benchmarks/ui_responsiveness.py)."""
+
+
 def make_window(path: Path | None = None, virtual: bool = False, workspace: Path | None = None):
     """A MainWindow (a QApplication must exist), opened on ``path`` and/or the virtual sensor."""
     from app.studio.main_window import MainWindow, Workspace
 
+    prepare_runtime()
     window = MainWindow(Workspace(Path(workspace or DEFAULT_WORKSPACE).resolve()))
     if path is not None:
         window.open_path(Path(path))
     if virtual:
         window.select_virtual()
     return window
+
+
+def prepare_runtime() -> None:
+    """Once per process, before the window opens: warm imports and a shorter GIL slice (see below)."""
+    warm_imports()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+def warm_imports() -> None:
+    """Import the training stack now, before the window is up: a first import on a worker thread holds
+    Python's GIL for long stretches (C-level module set-up) and would freeze the UI mid-session."""
+    import torch
+
+    import nerf.fields.factory  # noqa: F401
+    import nerf.loaders  # noqa: F401
+    import nerf.paths  # noqa: F401
+    import nerf.trainer  # noqa: F401
+    import nerf.video  # noqa: F401
+
+    # the first optimizer imports torch._dynamo (hundreds of modules) lazily: do it here, once
+    p = torch.zeros(2, requires_grad=True)
+    (p * 2).sum().backward()
+    torch.optim.Adam([p]).step()
 
 
 def run_studio(path: Path | None = None, virtual: bool = False, workspace: Path | None = None) -> int:

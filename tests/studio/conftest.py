@@ -67,9 +67,11 @@ def tiny_scene(tmp_path_factory) -> Path:
 @pytest.fixture
 def studio(qtbot, tmp_path):
     """The main window on a fresh workspace (no sensor streaming yet); closed (threads stopped) at the end."""
+    from app.studio.app import prepare_runtime
     from app.studio.device_catalog import list_devices, virtual_entry
     from app.studio.main_window import MainWindow, Workspace
 
+    prepare_runtime()  # as `sparsenerf studio` does
     # the real virtual sensor in real time, at a small size so a loaded 2-core machine keeps up
     window = MainWindow(Workspace(tmp_path / "workspace"), devices=list_devices(virtual_entry(96, 72)))
     qtbot.addWidget(window)

@@ -73,7 +73,9 @@ class DepthPane(ImagePane):
         """depth: float32 [H, W]; with ``auto_range`` the scale is fitted to this image's valid values."""
         d = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
         if auto_range and np.isfinite(d).any():
-            self.set_levels(*nice_range(d))
+            low, high = nice_range(d)
+            if not 0.5 * self.levels[1] <= high <= self.levels[1]:  # sticky: re-scale only on a real change
+                self.set_levels(low, high)
         self.item.setImage(d, autoLevels=False, levels=self.levels)
         self._fit(d.shape)
 

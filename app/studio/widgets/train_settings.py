@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
@@ -83,7 +84,13 @@ class TrainSettings(QWidget):
             ranking_window=window if all(window) else None,
         )
         values.update(overrides)
+        values.setdefault("threads", ui_friendly_threads())
         return TrainConfig(**values)
+
+
+def ui_friendly_threads() -> int:
+    """CPU threads for training that leave one core to the UI thread (torch would take them all)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def field_docs(cls: type) -> dict[str, str]:
