@@ -138,10 +138,11 @@ def faithful_config(scene: Scene) -> FaithfulPreset:
 
 
 def mipnerf_config(scene: Scene):  # -> nerf.fields.mipnerf.MipNeRFConfig
-    """The Mip-NeRF field as the authors configured it for ``scene``'s data set (ray shape)."""
+    """The Mip-NeRF field as the authors configured it for ``scene``'s data set (ray shape, near/far annealing)."""
     from nerf.fields.mipnerf import MipNeRFConfig
 
-    return MipNeRFConfig(ray_shape=faithful_config(scene).ray_shape)
+    preset = faithful_config(scene)
+    return MipNeRFConfig(ray_shape=preset.ray_shape, near_far=preset.near_far)
 
 
 PRESETS = ("faithful",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch.testing import assert_close
 
@@ -211,6 +212,29 @@ class TestMipNeRFField:
         cfg = MipNeRFConfig(**{**self.CFG.__dict__, "ray_shape": "cylinder"})
         out = MipNeRFField(cfg)(_rays(4), train=False)
         assert torch.isfinite(out.rgb).all()
+
+    def test_near_far_annealing_in_training_only(self, monkeypatch):
+        from nerf.presets import NearFarAnneal
+
+        seen = []
+        real = mip_ops.stratified_edges
+
+        def spy(near, far, *args, **kwargs):
+            seen.append((float(near.min()), float(far.max())))
+            return real(near, far, *args, **kwargs)
+
+        monkeypatch.setattr(mip_ops, "stratified_edges", spy)
+        field = MipNeRFField(MipNeRFConfig(**{**self.CFG.__dict__, "near_far": NearFarAnneal(100, 0.1, 0.5)}))
+        rays = _rays(8)  # near 0.5, far 3, mid point 1.75
+        field.before_step(0)
+        field(rays, train=True)
+        field.before_step(50)
+        field(rays, train=True)
+        field(rays, train=False)  # rendering always uses the full interval
+        # By hand: step 0 -> 1.75 -/+ 0.1 * 1.25; step 50 -> halfway between that and [0.5, 3].
+        assert seen[0] == pytest.approx((1.625, 1.875))
+        assert seen[1] == pytest.approx(((1.625 + 0.5) / 2, (1.875 + 3.0) / 2))
+        assert seen[2] == pytest.approx((0.5, 3.0))
 
     def test_eval_is_deterministic(self):
         field = MipNeRFField(self.CFG)

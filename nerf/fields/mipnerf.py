@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from nerf.fields import mip_ops
 from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.presets import NearFarAnneal, anneal_near_far
 
 
 @dataclass
@@ -47,6 +48,8 @@ class MipNeRFConfig:
     ray_shape: str = "cone"
     """Gaussian of each sample: "cone" (conical frustum; Mip-NeRF, DTU) or "cylinder" (the authors'
     LLFF and NVS-RGBD configs)."""
+    near_far: NearFarAnneal = field(default_factory=NearFarAnneal)
+    """RegNeRF's near/far annealing of the training rays over the first steps (off by default)."""
 
 
 def _dense(n_in: int, n_out: int) -> nn.Linear:
@@ -110,12 +113,19 @@ class MipNeRFField(Field):
         super().__init__()
         self.cfg = cfg or MipNeRFConfig()
         self.mlp = MipMLP(self.cfg)
+        self._step = 0
+
+    def before_step(self, step: int) -> None:
+        self._step = step
 
     def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
         cfg = self.cfg
         view_enc = mip_ops.pos_enc(rays.viewdirs, 0, cfg.deg_view, append_identity=True)
         rgb_coarse = None
-        t_edges = mip_ops.stratified_edges(rays.near, rays.far, cfg.num_samples, randomized=train)
+        near, far = rays.near, rays.far
+        if train:
+            near, far = anneal_near_far(near, far, self._step, cfg.near_far)
+        t_edges = mip_ops.stratified_edges(near, far, cfg.num_samples, randomized=train)
         weights = None
         for level in range(cfg.num_levels):
             if level > 0:
