@@ -213,7 +213,12 @@ def expected_depth(
     near: torch.Tensor,  # [R]
     far: torch.Tensor,  # [R]
 ) -> torch.Tensor:
-    """sum(w t) / sum(w), NaN/inf -> far, clipped to [near, far]: [R]."""
+    """sum(w t) / sum(w), NaN/inf -> far, clipped to [near, far]: [R].
+
+    NaN -> far is sparsenerf.md's rule and the intent of the original's ``nan_to_num(d, jnp.inf)``;
+    note that in JAX that call passes inf as ``copy`` and so maps NaN to 0, which the clip then
+    turns into near. It only matters for rays whose weights are all exactly 0.
+    """
     total = weights.sum(-1)
     ok = total > 0
     # Divide by a safe denominator: 0/0 inside torch.where would still send NaN gradients back.
