@@ -19,11 +19,12 @@ def stratified_edges(
 ) -> torch.Tensor:
     """S = ``num_samples`` equal bins between near and far; with ``randomized`` the inner edges jitter.
 
-    Jittering follows Mip-NeRF: each edge moves uniformly between the midpoints of its neighbours,
-    so the edges stay sorted and still span [near, far].
+    Jittering follows Mip-NeRF: each edge moves uniformly between the midpoints of its neighbours
+    (the first and last between near / far and the nearest midpoint), so the edges stay sorted
+    inside [near, far].
 
     Returns:
-        t: [R, S + 1] sorted bin edges, t[:, 0] = near, t[:, -1] = far.
+        t: [R, S + 1] sorted bin edges; without jitter t[:, 0] = near and t[:, -1] = far.
     """
     steps = torch.linspace(0.0, 1.0, num_samples + 1, device=near.device, dtype=near.dtype)
     t = near + (far - near) * steps  # [R, S + 1]

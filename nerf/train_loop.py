@@ -105,11 +105,9 @@ class LoopControl:
                 self._serve_render()
                 if self._stop:
                     break
-                t0 = time.perf_counter()
-                self._last = self.trainer.step()
+                self._last = self.trainer.step()  # adds its own duration to elapsed_s
                 if self._last.skipped:
                     self._messages.append(f"step {self._last.step}: loss not finite, step skipped")
-                self.elapsed_s += time.perf_counter() - t0
                 self._periodic()
         finally:
             with self._cond:

@@ -98,8 +98,8 @@ class Trainer:
         self._step = 0
         self._skipped = 0
         self._param_version = -1
-        self._build_optimizer()
         self.control = LoopControl(self)
+        self._build_optimizer()
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             src = scene.extra.get("load_args")
@@ -229,8 +229,10 @@ class Trainer:
             self.optimizer.step()
         self._step += 1
         losses = terms.as_floats()
+        seconds = time.perf_counter() - t0
+        self.control.elapsed_s += seconds  # training time: steps only (pauses, snapshots, renders excluded)
         return StepStats(self._step, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
-                         skipped, len(batch), time.perf_counter() - t0)
+                         skipped, len(batch), seconds)
 
     def _clip_gradients(self) -> None:
         c = self._config
@@ -319,8 +321,6 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self._step, self._skipped = int(state["step"]), int(state["skipped"])
         self.control.elapsed_s = float(state["elapsed_s"])
-        if hasattr(self.field, "update_occupancy"):
-            self.field.update_occupancy()
 
     def save_checkpoint(self) -> Path:
         """Write RUN/checkpoints/latest.pt atomically (needs a run_dir)."""

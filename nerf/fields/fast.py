@@ -34,18 +34,20 @@ class FastFieldConfig:
     resolution_schedule: tuple[tuple[int, int], ...] = ((0, 48), (400, 80), (1500, 112), (4000, 144))
     """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
     color_ratio: float = 0.5
-    """Colour-feature grid resolution as a fraction of the density grid's."""
-    color_channels: int = 12
-    """Channels of the colour-feature grid (the MLP's input besides the view direction)."""
+    """Colour grid resolution as a fraction of the density grid's."""
+    color_channels: int = 3
+    """Channels of the colour grid: 3 = direct RGB (sigmoid, no MLP), more = features for the MLP."""
     hidden: int = 64
-    """Width of the colour MLP (two hidden layers)."""
-    view_dependent: bool = True
-    """Feed the view direction to the colour MLP (off: diffuse colour, less overfitting with few views)."""
-    samples_per_ray: int = 128
-    """Stratified bins between near and far before empty-space skipping."""
-    init_alpha: float = 0.01
+    """Width of the colour MLP (two hidden layers) when color_channels > 3."""
+    view_dependent: bool = False
+    """Feed the view direction to the colour MLP (diffuse colour overfits less with few views)."""
+    step_ratio: float = 1.0
+    """Sample spacing in density voxels: the samples per ray follow the resolution (coarse-to-fine)."""
+    max_samples: int = 192
+    """Upper bound on the stratified bins per ray."""
+    init_alpha: float = 1e-4
     """Opacity of one sample interval at initialisation (sets the density activation's shift)."""
-    occupancy_alpha: float = 1e-3
+    occupancy_alpha: float = 1e-5
     """A cell is skipped when no density near it gives a sample interval more opacity than this."""
     occupancy_every: int = 16
     """Refresh the occupancy grid every this many steps."""
@@ -79,12 +81,14 @@ class FastField(Field):
         self.density = nn.Parameter(torch.zeros(res, res, res, 1))
         cres = self._color_res(res)
         self.color = nn.Parameter(torch.randn(cres, cres, cres, config.color_channels) * 0.1)
-        vdim = 3 if config.view_dependent else 0
-        self.mlp = nn.Sequential(
-            nn.Linear(config.color_channels + vdim, config.hidden), nn.ReLU(inplace=True),
-            nn.Linear(config.hidden, config.hidden), nn.ReLU(inplace=True),
-            nn.Linear(config.hidden, 3),
-        )
+        self.mlp = None
+        if config.color_channels != 3:
+            vdim = 3 if config.view_dependent else 0
+            self.mlp = nn.Sequential(
+                nn.Linear(config.color_channels + vdim, config.hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.hidden, config.hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.hidden, 3),
+            )
         self.background = nn.Parameter(torch.zeros(3))
         self.register_buffer("occupancy", torch.ones(res, res, res, dtype=torch.bool))
 
@@ -144,8 +148,18 @@ class FastField(Field):
         self.occupancy = pooled > self.config.occupancy_alpha
 
     def _sample_spacing(self) -> float:
-        """Typical sample interval: the box diagonal over samples_per_ray."""
-        return float((self.aabb[1] - self.aabb[0]).norm()) / self.config.samples_per_ray
+        """Nominal sample interval (scene units): step_ratio voxels of the FINAL resolution.
+
+        The density activation is scaled by it, so it must not change when the grid is upsampled.
+        """
+        final = self.config.resolution_schedule[-1][1]
+        return self.config.step_ratio * float((self.aabb[1] - self.aabb[0]).max()) / (final - 1)
+
+    def samples_per_ray(self, rays: RayBatch) -> int:
+        """Bins per ray now: the longest ray's length over step_ratio voxels of the current grid."""
+        length = float(((rays.far - rays.near) * rays.directions.norm(dim=-1, keepdim=True)).max())
+        n = math.ceil(length / (self.config.step_ratio * self.voxel_size()))
+        return int(min(max(n, 8), self.config.max_samples))
 
     def before_step(self, step: int) -> None:
         self.set_resolution(self.target_resolution(step))
@@ -155,10 +169,11 @@ class FastField(Field):
     def param_groups(self) -> list[dict]:
         """Adam parameter groups with their base learning rates."""
         c = self.config
+        small = [*(self.mlp.parameters() if self.mlp is not None else ()), self.background]
         return [
             {"params": [self.density], "lr": c.lr_density, "name": "density"},
             {"params": [self.color], "lr": c.lr_color, "name": "color"},
-            {"params": [*self.mlp.parameters(), self.background], "lr": c.lr_mlp, "name": "mlp"},
+            {"params": small, "lr": c.lr_mlp, "name": "mlp"},
         ]
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
@@ -174,7 +189,7 @@ class FastField(Field):
     # ----------------------------------------------------------------------------- rendering
     def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
         c = self.config
-        edges = stratified_edges(rays.near, rays.far, c.samples_per_ray, randomized=train)  # [R, S + 1]
+        edges = stratified_edges(rays.near, rays.far, self.samples_per_ray(rays), randomized=train)  # [R, S + 1]
         mids = 0.5 * (edges[:, 1:] + edges[:, :-1])  # [R, S]
         pts = self.normalise(rays.origins[:, None, :] + mids[..., None] * rays.directions[:, None, :])  # [R, S, 3]
         keep = (pts.abs() <= 1.0).all(dim=-1) & self._occupied(pts)  # [R, S]
@@ -208,6 +223,8 @@ class FastField(Field):
     def _colour(self, pts: torch.Tensor, viewdirs: torch.Tensor) -> torch.Tensor:
         """RGB [N, 3] in [0, 1] at box points [N, 3]."""
         feat = trilinear(self.color, pts)
+        if self.mlp is None:
+            return torch.sigmoid(feat)
         if self.config.view_dependent:
             feat = torch.cat([feat, viewdirs], dim=-1)
         return torch.sigmoid(self.mlp(feat))

@@ -1,0 +1,112 @@
+"""The fast field: its trilinear op and its skipping renderer against slow references (forward and gradients)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nerf.fields.fast import FastField, FastFieldConfig
+from nerf.fields.grid_ops import trilinear, trilinear_reference
+from nerf.rays import pixel_rays
+from nerf.rendering import composite_rgb, expected_depth, volume_weights
+from nerf.sampling import stratified_edges
+
+
+class TestTrilinear:
+    def test_forward_and_gradient_match_the_reference(self):
+        g = torch.Generator().manual_seed(0)
+        grid = torch.randn(5, 6, 7, 3, dtype=torch.float64, generator=g, requires_grad=True)
+        pts = torch.rand(200, 3, dtype=torch.float64, generator=g) * 2.4 - 1.2  # some outside: clamped
+        upstream = torch.randn(200, 3, dtype=torch.float64, generator=g)
+        fast, ref = trilinear(grid, pts), trilinear_reference(grid, pts)
+        torch.testing.assert_close(fast, ref)
+        (g_fast,) = torch.autograd.grad((fast * upstream).sum(), grid)
+        (g_ref,) = torch.autograd.grad((ref * upstream).sum(), grid)
+        torch.testing.assert_close(g_fast, g_ref)
+
+    def test_corners_and_centre_by_hand(self):
+        grid = torch.arange(8, dtype=torch.float64).reshape(2, 2, 2, 1)  # value = 4x + 2y + z at corners
+        pts = torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, -1.0, 0.0]], dtype=torch.float64)
+        torch.testing.assert_close(trilinear(grid, pts)[:, 0], torch.tensor([0.0, 7.0, 3.5, 4.5], dtype=torch.float64))
+
+
+def _field(**kw) -> FastField:
+    cfg = FastFieldConfig(resolution_schedule=((0, 12),), background="black", tv_density=0.0, tv_color=0.0, **kw)
+    torch.manual_seed(0)
+    field = FastField(cfg, torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
+    with torch.no_grad():
+        x = torch.linspace(-1, 1, 12)
+        blob = torch.exp(-(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2) * 6.0)
+        field.density.copy_((20.0 * blob - 12.0)[..., None])  # dense blob in the middle, empty corners
+    return field
+
+
+def _rays():
+    K = np.array([[20.0, 0, 8], [0, 20.0, 8], [0, 0, 1]])
+    c2w = np.eye(4)
+    c2w[2, 3] = -3.0
+    ys, xs = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
+    return pixel_rays(K, c2w, ys.ravel(), xs.ravel(), 1.5, 4.5)
+
+
+def _reference_render(field: FastField, rays, edges):
+    """Every sample evaluated with the slow trilinear, nothing skipped."""
+    mids = 0.5 * (edges[:, 1:] + edges[:, :-1])
+    pts = field.normalise(rays.origins[:, None] + mids[..., None] * rays.directions[:, None])
+    inside = (pts.abs() <= 1.0).all(-1)
+    flat = pts.reshape(-1, 3)
+    dens = field._density_of(trilinear_reference(field.density, flat)[:, 0]).reshape(mids.shape) * inside
+    rgb = torch.sigmoid(trilinear_reference(field.color, flat)).reshape(*mids.shape, 3)
+    w = volume_weights(dens, edges, rays.directions.norm(dim=-1, keepdim=True))
+    return composite_rgb(w, rgb), expected_depth(w, edges)
+
+
+class TestFastRenderer:
+    def test_skipping_renderer_matches_the_dense_reference(self):
+        field = _field(weight_threshold=1e-6, occupancy_alpha=1e-6)
+        field.update_occupancy()
+        assert not field.occupancy.all()  # the corners really are skipped
+        rays = _rays()
+        torch.manual_seed(1)
+        out = field(rays, train=False)
+        edges = stratified_edges(rays.near, rays.far, field.samples_per_ray(rays), randomized=False)
+        rgb_ref, depth_ref = _reference_render(field, rays, edges)
+        torch.testing.assert_close(out.rgb, rgb_ref, atol=1e-4, rtol=0)
+        torch.testing.assert_close(out.depth, depth_ref, atol=1e-3, rtol=0)
+
+    def test_gradients_match_the_dense_reference(self):
+        field = _field(weight_threshold=0.0, occupancy_alpha=0.0)
+        rays = _rays()
+        edges = stratified_edges(rays.near, rays.far, field.samples_per_ray(rays), randomized=False)
+        out = field(rays, train=False)
+        (out.rgb.sum() + out.depth.sum()).backward()
+        g_fast = (field.density.grad.clone(), field.color.grad.clone())
+        field.zero_grad()
+        rgb_ref, depth_ref = _reference_render(field, rays, edges)
+        (rgb_ref.sum() + depth_ref.sum()).backward()
+        torch.testing.assert_close(g_fast[0], field.density.grad, atol=1e-4, rtol=1e-3)
+        torch.testing.assert_close(g_fast[1], field.color.grad, atol=1e-4, rtol=1e-3)
+
+
+class TestCoarseToFine:
+    def test_upsampling_keeps_a_linear_field(self):
+        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)))
+        field = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
+        with torch.no_grad():
+            x = torch.linspace(-1, 1, 5)
+            field.density.copy_((x[:, None, None] + 2 * x[None, :, None] - x[None, None, :])[..., None].expand(5, 5, 5, 1))
+        pts = torch.rand(50, 3) * 2 - 1
+        before = trilinear(field.density, pts)
+        version = field.param_version
+        field.before_step(10)
+        assert field.resolution == 9 and field.param_version == version + 1
+        torch.testing.assert_close(trilinear(field.density, pts), before, atol=1e-5, rtol=0)
+
+    def test_load_state_dict_resizes_the_grids(self):
+        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)))
+        trained = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
+        trained.before_step(10)
+        fresh = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
+        fresh.load_state_dict(trained.state_dict())
+        assert fresh.resolution == 9
+        torch.testing.assert_close(fresh.color, trained.color)
