@@ -76,7 +76,10 @@ class ExportPanel(QWidget):
         for b in (self.export_button, self.cancel_button, self.open_button):
             buttons.addWidget(b)
         left = QVBoxLayout()
-        left.addWidget(QLabel("<b>Video export</b> — MP4 with the rendered colour and depth side by side"))
+        title = QLabel("<b>Video export</b><br>an MP4 of the trained scene along a camera path: rendered colour "
+                       "(left) and depth (right, red = near) side by side")
+        title.setWordWrap(True)
+        left.addWidget(title)
         left.addLayout(form)
         left.addLayout(buttons)
         left.addWidget(self.bar)

@@ -16,6 +16,8 @@ from app.studio.models.preview_session import PreviewSession
 from app.studio.widgets.image_view import DepthPane, ImagePane
 from nerf.types import RenderResult
 
+MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
+
 
 class MouseCameraPane(ImagePane):
     """The novel-view pane; mouse drags and the wheel drive a PreviewCamera."""
@@ -57,12 +59,13 @@ class PreviewView(QWidget):
     def __init__(self, session: PreviewSession, parent=None) -> None:
         super().__init__(parent)
         self.session = session
-        self.novel = MouseCameraPane(session.camera, "novel view · drag: orbit · right-drag: pan · wheel: zoom")
+        self.novel = MouseCameraPane(session.camera, "novel view (drag me)")
         self.depth = DepthPane("rendered depth")
         self.nearest = ImagePane("nearest captured frame")
         self.snap = QComboBox()
         self.snap.setMinimumWidth(160)
         self.info = QLabel("Start training to see the novel view.")
+        self.info.setToolTip(MOUSE_HELP)
         self.renders = 0
         self.last: RenderResult | None = None
         row = QHBoxLayout()
@@ -101,8 +104,7 @@ class PreviewView(QWidget):
         self.last = result
         self.novel.show_rgb(result.rgb)
         self.depth.show_depth(display_depth(result, self.session.trainer), auto_range=True)
-        self.info.setText(f"step {result.step} · {result.camera.width}x{result.camera.height} px"
-                          + ("" if nearest < 0 else f" · nearest captured frame: {nearest}"))
+        self.info.setText(f"step {result.step} · {result.camera.width}x{result.camera.height} px · {MOUSE_HELP}")
         trainer = self.session.trainer
         if nearest >= 0 and trainer is not None:
             img = (np.clip(trainer.scene.images[nearest], 0, 1) * 255).astype(np.uint8)

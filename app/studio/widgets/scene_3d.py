@@ -112,16 +112,28 @@ class Scene3DView(QWidget):
         centres = c2ws[:, :3, 3]
         extent = max(float(np.ptp(centres, axis=0).max()), 0.1)
         for i, f in posed:
-            seg = frustum_segments(f.intrinsics.K, f.c2w, f.intrinsics.width, f.intrinsics.height, 0.15 * extent)
+            used = i in train or i in test
+            size = (0.25 if used else 0.1) * extent
+            seg = frustum_segments(f.intrinsics.K, f.c2w, f.intrinsics.width, f.intrinsics.height, size)
             color = TRAIN_RGBA if i in train else TEST_RGBA if i in test else OTHER_RGBA
             width = 3 if i in train else 1
-            self._add(gl.GLLinePlotItem(pos=seg @ rot.T, color=color, width=width, mode="lines"))
+            self._add(gl.GLLinePlotItem(pos=seg @ rot.T, color=color, width=width, mode="lines",
+                                        glOptions="opaque", antialias=False))
         if len(data.points):
             rgba = np.concatenate([data.colors / 255.0, np.ones((len(data.colors), 1))], 1)
-            self._add(gl.GLScatterPlotItem(pos=data.points @ rot.T, color=rgba, size=2.0, pxMode=True))
-        centre = (np.concatenate([centres, data.points]) if len(data.points) else centres).mean(0) @ rot.T
-        view.opts["center"] = pg_vector(centre)
-        view.setCameraPosition(distance=3.0 * extent + 1.0, elevation=25, azimuth=-60)
+            # opaque: the default additive blending turns a dense cloud white
+            self._add(gl.GLScatterPlotItem(pos=data.points @ rot.T, color=rgba, size=2.0, pxMode=True,
+                                           glOptions="opaque"))
+        self._look_from_behind_cameras(centres @ rot.T, data.points @ rot.T if len(data.points) else centres @ rot.T)
+
+    def _look_from_behind_cameras(self, cams: np.ndarray, points: np.ndarray) -> None:
+        """Aim the GL camera at the cloud's centre from above and behind the capture path, so both show."""
+        centre = np.median(points, axis=0)
+        away = cams.mean(0) - centre
+        azimuth = float(np.degrees(np.arctan2(away[1], away[0])))
+        size = float(np.percentile(points, 95, axis=0).max() - np.percentile(points, 5, axis=0).min())
+        self.gl.opts["center"] = pg_vector(centre)
+        self.gl.setCameraPosition(distance=1.5 * max(size, 0.5), elevation=35, azimuth=azimuth)
 
     def _add(self, item) -> None:
         self.gl.addItem(item)

@@ -77,9 +77,18 @@ class ScenePanel(QWidget):
         left.addWidget(self.thumbs, 1)
         lw = QWidget()
         lw.setLayout(left)
+        caption = QLabel("<b>3D view</b>: cameras (<span style='color:#2ecc40'>training</span>, "
+                         "<span style='color:#3b8dff'>test</span>, <span style='color:#888'>unused</span>) and "
+                         "the point cloud of the depth · drag to rotate, wheel to zoom")
+        caption.setWordWrap(True)
+        right = QVBoxLayout()
+        right.addWidget(caption)
+        right.addWidget(self.view3d, 1)
+        rw = QWidget()
+        rw.setLayout(right)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(lw)
-        split.addWidget(self.view3d)
+        split.addWidget(rw)
         split.setSizes([500, 500])
         QVBoxLayout(self).addWidget(split)
 

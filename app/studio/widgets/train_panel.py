@@ -62,7 +62,7 @@ class TrainPanel(QWidget):
         left.addStretch(1)
         side = QWidget()
         side.setLayout(left)
-        side.setMaximumWidth(360)
+        side.setFixedWidth(390)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.preview)
         right.addWidget(self.curves)
