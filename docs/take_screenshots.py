@@ -76,7 +76,7 @@ def main() -> int:
 
     w.tabs.setCurrentWidget(w.export_panel)
     w.export_panel.frames.setValue(48)
-    w.export_panel.path.setCurrentIndex(w.export_panel.path.findData("orbit"))
+    w.export_panel.path.setCurrentIndex(w.export_panel.path.findData("interp"))
     w.export_panel.start()
     run_loop(until=lambda: w.export.state == "running")
     run_loop(until=lambda: w.export_panel.bar.value() >= 30)

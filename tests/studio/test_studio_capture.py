@@ -84,3 +84,26 @@ def test_import_of_an_unknown_file_reports_the_problem(studio, qtbot, tmp_path):
     assert "unknown format" in sig.args[0] and str(junk) in sig.args[0]
     qtbot.waitUntil(lambda: not studio.importer.busy)
     assert "import failed" in studio.statusBar().currentMessage()
+
+
+def test_dropping_a_recording_imports_it_with_progress(studio, qtbot, tmp_path):
+    """Drag and drop of a Record3D file (built from a real TUM RGB-D frame) runs the CLI's importer."""
+    from PyQt6.QtCore import QMimeData, QPointF, QUrl
+    from PyQt6.QtGui import QDropEvent
+
+    from tests.iphone_samples import tum_frames, write_r3d
+
+    r3d = write_r3d(tmp_path / "phone.r3d", tum_frames(3))
+    progress: list[tuple[int, int]] = []
+    studio.importer.progress.connect(lambda done, total: progress.append((done, total)))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(r3d))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=60_000):
+        studio.dropEvent(drop)
+    folder = studio.scene.data.folder
+    assert len(folder) == 3 and folder.root.parent == studio.workspace.sub("imports")
+    assert progress and progress[-1][0] == 3
+    assert studio.tabs.currentWidget() is studio.scene_panel
+    assert studio.scene_panel.thumbs.count() == 3

@@ -70,3 +70,26 @@ def test_export_while_training_stops_training_first(studio, qtbot, tiny_scene):
     run_until(lambda: studio.export.state == "done", 120_000)
     assert training.state == "stopped"
     assert (training.run_dir / "checkpoints" / "latest.pt").is_file()
+
+
+def test_open_a_saved_run_preview_and_export_it(studio, qtbot, tiny_scene, tmp_path):
+    """`sparsenerf studio RUN`: a run folder opens at its checkpoint, renders a preview and exports."""
+    from app.studio.main_window import MainWindow, Workspace
+
+    trained(studio, qtbot, tiny_scene, steps=5)
+    run_dir, steps = studio.training.run_dir, studio.training.trainer.step_count
+    other = MainWindow(Workspace(tmp_path / "other"), devices=[])
+    qtbot.addWidget(other)
+    try:
+        other.open_path(run_dir)
+        run_until(lambda: other.training.state == "stopped", 60_000)
+        assert other.training.trainer.step_count == steps == 5
+        assert other.tabs.currentWidget() is other.train_panel
+        run_until(lambda: other.train_panel.preview.last is not None, 30_000)
+        assert other.train_panel.train_button.isEnabled()  # more training continues the run
+        other.export_panel.frames.setValue(2)
+        other.export_panel.start()
+        run_until(lambda: other.export.state == "done", 60_000)
+        assert other.export.output.is_file()
+    finally:
+        other.close()
