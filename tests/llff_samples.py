@@ -14,7 +14,8 @@ import numpy as np
 
 from devices.llff_format import write_poses_bounds
 
-VIEWS = list(range(16, 32))
+VIEWS = [9, 12, 13, 14, 15, 23, 24, 25, 26, 27, 30, 31, 32, 33, 44, 45]
+"""The 16 DTU views whose optical axes are within 25 degrees of view 25's: close to forward-facing."""
 SIZE = 64
 
 
