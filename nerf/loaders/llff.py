@@ -90,7 +90,8 @@ def load_llff(
         InputError: missing/broken files, images of different sizes, a training view without valid depth.
     """
     root = Path(root)
-    probe = llff_format.read_llff_scene(root, factor=1, with_depth=with_depth)
+    # Only the depth file names are needed here (sensor detection); images_N falls back to images/.
+    probe = llff_format.read_llff_scene(root, factor=factor or 8, with_depth=with_depth)
     sensor = sensor or detect_sensor(root, probe.depth)
     if sensor not in CONVENTIONS:
         raise InputError(root, f"unknown sensor {sensor!r} (expected one of {', '.join(CONVENTIONS)})")
