@@ -104,11 +104,29 @@ def orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
     return np.stack(out)
 
 
+def facing_orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
+    """For forward-facing (NDC) scenes: a circle in the average camera's image plane, radius the 90th
+    percentile of the cameras' offsets, every frame looking at the look-at centre: [n_frames, 4, 4].
+
+    A full orbit would leave the frustum NDC covers; this one circles in front of the scene.
+    """
+    avg = average_pose(c2w)
+    local = (np.linalg.inv(avg)[None] @ c2w)[:, :3, 3]
+    radius = float(np.percentile(np.linalg.norm(local[:, :2], axis=1), 90))
+    target = lookat_centre(c2w) if len(c2w) > 1 else avg[:3, 3] + avg[:3, 2]
+    out = []
+    for theta in np.linspace(0.0, 2 * np.pi, n_frames, endpoint=False):
+        pos = avg[:3, 3] + avg[:3, :3] @ np.array([radius * np.cos(theta), radius * np.sin(theta), 0.0])
+        out.append(look_at(pos, target, avg[:3, 1]))
+    return np.stack(out)
+
+
 def camera_path(scene: Scene, kind: str, n_frames: int = 120, width: int | None = None) -> list[Camera]:
     """Cameras along path ``kind`` ("spiral", "interp", "orbit") with the first training view's intrinsics.
 
     spiral: over all views' poses (as the original); interp: through the training views in order
-    (a loop); orbit: around the training views' look-at centre. ``width`` rescales the images.
+    (a loop); orbit: around the training views' look-at centre (forward-facing / NDC scenes: a circle
+    in front of it, ``facing_orbit_poses``). ``width`` rescales the images.
     """
     train = scene.c2w[scene.train_ids]
     if kind == "spiral":
@@ -116,7 +134,8 @@ def camera_path(scene: Scene, kind: str, n_frames: int = 120, width: int | None 
     elif kind == "interp":
         poses = interp_poses(train, n_frames, loop=True)
     elif kind == "orbit":
-        poses = orbit_poses(train if len(train) > 1 else scene.c2w, n_frames)
+        keys = train if len(train) > 1 else scene.c2w
+        poses = facing_orbit_poses(keys, n_frames) if scene.ndc else orbit_poses(keys, n_frames)
     else:
         raise ValueError(f"unknown path {kind!r} (expected one of {', '.join(PATHS)})")
     ref = scene.train_ids[0]

@@ -9,7 +9,16 @@ import pytest
 from devices.errors import InputError
 from devices.frame import DepthKind
 from nerf.colormap import TURBO_LUT, colorize, robust_range
-from nerf.paths import camera_path, interp_poses, look_at, lookat_centre, orbit_poses, spiral_poses
+from nerf.loaders.llff import average_pose
+from nerf.paths import (
+    camera_path,
+    facing_orbit_poses,
+    interp_poses,
+    look_at,
+    lookat_centre,
+    orbit_poses,
+    spiral_poses,
+)
 from nerf.scene import Scene
 from nerf.types import Camera, RenderResult
 from nerf.video import render_video
@@ -54,6 +63,15 @@ class TestPaths:
         assert max(_axis_distance(p, np.array([0, 0, 1.0])) for p in poses) < 1e-9
         # Starts at the first key's azimuth and the keys' mean height: near the first key.
         np.testing.assert_allclose(poses[0][:3, 3], keys[0][:3, 3], atol=0.05)
+
+    def test_facing_orbit_stays_in_the_camera_plane(self):
+        keys = _ring(5, radius=3.0, target=(0.0, 0.0, 1.0))
+        poses = facing_orbit_poses(keys, 10)
+        avg = average_pose(keys)
+        local = (np.linalg.inv(avg)[None] @ poses)[:, :3, 3]
+        np.testing.assert_allclose(local[:, 2], 0.0, atol=1e-9)  # in the average camera's image plane
+        np.testing.assert_allclose(np.linalg.norm(local[:, :2], axis=1), np.linalg.norm(local[0, :2]), rtol=1e-9)
+        assert max(_axis_distance(p, np.array([0, 0, 1.0])) for p in poses) < 1e-6
 
     def test_spiral_around_average_pose_looking_at_focus(self):
         # Forward-facing: cameras near the identity; near 1, far 10 -> focus 1 / (0.25/0.9 + 0.75/50).
