@@ -80,11 +80,14 @@ def test_open_a_saved_run_preview_and_export_it(studio, qtbot, tiny_scene, tmp_p
     run_dir, steps = studio.training.run_dir, studio.training.trainer.step_count
     other = MainWindow(Workspace(tmp_path / "other"), devices=[])
     qtbot.addWidget(other)
+    other.show()
     try:
         other.open_path(run_dir)
-        run_until(lambda: other.training.state == "stopped", 60_000)
+        run_until(lambda: other.training.state in ("stopped", "finished", "failed"), 60_000)
+        assert other.training.state == "finished"  # its metrics say the 5-step budget was reached
         assert other.training.trainer.step_count == steps == 5
         assert other.tabs.currentWidget() is other.train_panel
+        assert other.training.history.steps[-1] == steps  # the run's curves, read from its metrics.jsonl
         run_until(lambda: other.train_panel.preview.last is not None, 30_000)
         assert other.train_panel.train_button.isEnabled()  # more training continues the run
         other.export_panel.frames.setValue(2)

@@ -27,6 +27,7 @@ def open_and_train(studio, qtbot, scene, steps: int) -> None:
     with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
         studio.open_path(scene)
     assert studio.train_panel.train_button.isEnabled()
+    studio.tabs.setCurrentWidget(studio.train_panel)  # the preview renders only while it is on screen
     studio.train_panel.start(tiny_train_config(steps=steps))
     run_until(lambda: studio.training.trainer is not None, 60_000)
 
@@ -55,6 +56,10 @@ def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe)
     small = round(trainer.scene.width * MOVING_SCALE)
     assert preview.last.rgb.shape == (trainer.scene.height, trainer.scene.width, 3)
     assert small < trainer.scene.width
+    studio.tabs.setCurrentWidget(studio.scene_panel)
+    assert not studio.preview.enabled  # hidden preview: no renders slow the training down
+    studio.tabs.setCurrentWidget(panel)
+    assert studio.preview.enabled
     panel.preview.snap.setCurrentIndex(1)
     panel.preview.snap.activated.emit(1)
     view = panel.preview.snap.itemData(1)

@@ -35,7 +35,8 @@ class PreviewSession(QObject):
         super().__init__()
         self.camera = camera
         self.training = training
-        self.enabled = True
+        self.enabled = False
+        """False while no view shows the preview (renders would only slow the training down)."""
         self.full_scale = 1.0
         self._next_id = 0
         self._shown_id = -1
@@ -67,6 +68,13 @@ class PreviewSession(QObject):
             self._refresh.stop()
         if state in ("stopped", "finished"):
             self.request(self.full_scale)  # the final model, through the render worker
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Show (True) or hide the preview; showing it asks for a fresh render."""
+        if enabled != self.enabled:
+            self.enabled = enabled
+            if enabled:
+                self.request(self.full_scale)
 
     def _on_camera_moved(self, _camera: Camera) -> None:
         self.request(MOVING_SCALE)

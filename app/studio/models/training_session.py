@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,23 @@ class TrainHistory:
             self.test_psnr.append(float(snap.test_psnr))
 
 
+def read_history(run_dir: Path) -> tuple[TrainHistory, TrainSnapshot | None]:
+    """The curves of a saved run from its RUN/metrics.jsonl (one snapshot per line; bad lines are skipped)."""
+    history, last = TrainHistory(), None
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return history, None
+    names = {f.name for f in fields(TrainSnapshot)}
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+            last = TrainSnapshot(**{k: v for k, v in record.items() if k in names})
+        except (ValueError, TypeError):
+            continue
+        history.add(last)
+    return history, last
+
+
 def eta_seconds(snap: TrainSnapshot) -> float | None:
     """Seconds left: from the time budget, or extrapolated from the step rate; None before the first step."""
     if snap.budget_s is not None:
@@ -69,6 +87,7 @@ class TrainingSession(QObject):
         self.render_lock = threading.Lock()
         """Held by any thread that renders with the trainer's model outside the training loop."""
         self._job: WorkerThread | None = None
+        self._loaded: tuple[TrainHistory, TrainSnapshot | None] | None = None
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -104,7 +123,9 @@ class TrainingSession(QObject):
         def make() -> Any:
             from nerf.trainer import Trainer
 
-            return Trainer.resume(run_dir)
+            trainer = Trainer.resume(run_dir)
+            self._loaded = read_history(run_dir)  # read here, off the UI thread; used in _on_trainer
+            return trainer
 
         self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)
         self._launch(TrainingWorker(make, run_loop=False))
@@ -150,6 +171,10 @@ class TrainingSession(QObject):
     def _on_trainer(self, trainer: Any) -> None:
         self.trainer = trainer
         self.trainerChanged.emit(trainer)
+        if self._loaded is not None:  # an opened run: show its curves so far
+            (self.history, self.last), self._loaded = self._loaded, None
+            if self.last is not None:
+                self.snapshot.emit(self.last)
         job = self._job
         if job is not None and job.worker.run_loop and not job.worker.stop_requested:
             self._set_state("running")

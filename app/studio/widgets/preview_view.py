@@ -83,6 +83,14 @@ class PreviewView(QWidget):
         session.rendered.connect(self._on_rendered)
         session.training.trainerChanged.connect(self._on_trainer)
 
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self.session.set_enabled(True)
+        super().showEvent(ev)
+
+    def hideEvent(self, ev) -> None:  # noqa: N802
+        self.session.set_enabled(False)  # another tab is on top: no renders for nobody
+        super().hideEvent(ev)
+
     def _on_trainer(self, trainer: Any) -> None:
         self.snap.clear()
         if trainer is None:
