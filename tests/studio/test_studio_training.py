@@ -93,3 +93,32 @@ def test_closing_the_window_mid_training_keeps_the_checkpoint(studio, qtbot, tin
 
     resumed = Trainer.resume(training.run_dir)
     assert resumed.step_count == training.trainer.step_count >= 2
+
+
+def test_render_requests_coalesce_newest_wins(qtbot, tiny_scene):
+    """While a render is in progress, newer requests replace each other: only the newest is served next."""
+    import threading
+
+    from app.studio.workers.base import WorkerThread
+    from app.studio.workers.training import RenderWorker
+    from nerf.loaders import load_scene
+    from nerf.trainer import Trainer
+
+    trainer = Trainer(load_scene(tiny_scene), tiny_train_config(steps=1))
+    lock = threading.Lock()
+    worker = RenderWorker(lock)
+    served: list[int] = []
+    worker.rendered.connect(lambda result, rid: served.append(rid))
+    job = WorkerThread(worker, "render-test").start()
+    try:
+        cams = [trainer.view_camera(i).scaled(0.5) for i in range(5)]
+        with lock:  # the first render cannot start until the other four requests are in
+            worker.submit(trainer, cams[0], 1)
+            run_until(lambda: worker._request is None, 10_000)  # the worker took request 1 and waits
+            for rid in (2, 3, 4, 5):
+                worker.submit(trainer, cams[rid - 1], rid)
+        run_until(lambda: served[-1:] == [5], 30_000)
+        qtbot.wait(100)
+        assert served == [1, 5]
+    finally:
+        assert job.stop()
