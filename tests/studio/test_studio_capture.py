@@ -107,3 +107,13 @@ def test_dropping_a_recording_imports_it_with_progress(studio, qtbot, tmp_path):
     assert progress and progress[-1][0] == 3
     assert studio.tabs.currentWidget() is studio.scene_panel
     assert studio.scene_panel.thumbs.count() == 3
+
+
+def test_every_depth_pane_draws_near_in_red_like_the_videos(qtbot):
+    from app.studio.widgets.image_view import DepthPane
+
+    panes = [DepthPane("a"), DepthPane("b"), DepthPane("c")]
+    for pane in panes:
+        qtbot.addWidget(pane)
+        near, far = pane.bar.colorMap().map([0.0, 1.0], mode="byte")[:, :3].astype(int)
+        assert near[0] > near[2] and far[2] > far[0]  # red near, blue far (nerf.colormap's convention)

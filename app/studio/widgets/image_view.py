@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QSizePolicy
@@ -14,7 +16,8 @@ holes (no measurement) are drawn black."""
 
 
 def depth_colormap() -> pg.ColorMap:
-    cmap = pg.colormap.get(DEPTH_COLORMAP)
+    """A new reversed Turbo map (pg.colormap.get returns a shared cached object: never reverse that one)."""
+    cmap = copy.deepcopy(pg.colormap.get(DEPTH_COLORMAP))
     cmap.reverse()
     return cmap
 
