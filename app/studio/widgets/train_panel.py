@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.studio.models.preview_session import PreviewSession
@@ -16,6 +16,9 @@ from app.studio.widgets.curves import CurvesView
 from app.studio.widgets.preview_view import PreviewView
 from app.studio.widgets.train_settings import TrainSettings
 from nerf.types import TrainSnapshot
+
+CURVES_REFRESH_MS = 1000
+"""Redraw the curves at most this often (re-laying out the plot axes is the studio's costliest paint)."""
 
 
 def format_seconds(s: float) -> str:
@@ -39,6 +42,10 @@ class TrainPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = CurvesView()
+        self._curves_dirty = False
+        self._curves_timer = QTimer(self, interval=CURVES_REFRESH_MS)
+        self._curves_timer.timeout.connect(self._refresh_curves)
+        self._curves_timer.start()
         self.preview = PreviewView(preview)
         self._layout()
         self.train_button.clicked.connect(self.start)
@@ -107,8 +114,13 @@ class TrainPanel(QWidget):
             self.status.setText(f"Training {state}. Checkpoint saved in<br>{self.training.run_dir}"
                                 + self._numbers(self.training.last))
 
+    def _refresh_curves(self) -> None:
+        if self._curves_dirty and self.curves.isVisible():
+            self._curves_dirty = False
+            self.curves.show_history(self.training.history)
+
     def _on_snapshot(self, snap: TrainSnapshot) -> None:
-        self.curves.show_history(self.training.history)
+        self._curves_dirty = True
         eta = eta_seconds(snap)
         budget = f"/{snap.max_steps}" if snap.max_steps else ""
         self.status.setText(f"<b>{self.training.state}</b> · step {snap.step}{budget} · "
