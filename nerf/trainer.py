@@ -81,6 +81,10 @@ class Trainer:
             torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         self.field = build_field(scene, config).to(self._device)
+        if hasattr(self.field, "restrict_to_views") and not scene.ndc:
+            ids = scene.train_ids
+            to = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=self._device)  # noqa: E731
+            self.field.restrict_to_views(to(scene.K[ids]), to(np.linalg.inv(scene.c2w[ids])), scene.width, scene.height, scene.near)
         self.rays = SceneRays(scene, self._device)
         self.images = torch.as_tensor(scene.images, device=self._device)  # [N, H, W, 3]
         self.use_prior = bool(config.depth_prior and scene.depths is not None)

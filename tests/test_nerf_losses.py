@@ -34,3 +34,17 @@ def test_total_combines_the_weights():
 def test_no_quadruples_means_no_depth_term():
     terms = sparsenerf_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2), LossConfig(), quads=None)
     assert terms.rank is None and float(terms.total) == 0.0
+
+
+def test_distortion_loss_prefix_sums_match_the_double_sum():
+    from nerf.losses import distortion_loss, distortion_loss_reference
+
+    g = torch.Generator().manual_seed(0)
+    w = torch.rand(7, 9, dtype=torch.float64, generator=g, requires_grad=True)
+    edges = torch.sort(torch.rand(7, 10, dtype=torch.float64, generator=g), dim=-1).values
+    fast, ref = distortion_loss(w, edges), distortion_loss_reference(w, edges)
+    torch.testing.assert_close(fast, ref)
+    torch.testing.assert_close(torch.autograd.grad(fast, w)[0], torch.autograd.grad(ref, w)[0])
+    # one interval [0, 0.5] holding all the weight: 1/3 * 1 * 0.5
+    one = distortion_loss(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.5, 1.0]]))
+    torch.testing.assert_close(one, torch.tensor(0.5 / 3))

@@ -23,6 +23,7 @@ from torch import nn
 
 from nerf.fields.base import Field, FieldOutput, RayBatch
 from nerf.fields.grid_ops import trilinear
+from nerf.losses import distortion_loss
 from nerf.rendering import accumulated_opacity, composite_rgb, expected_depth, volume_weights
 from nerf.sampling import stratified_edges
 
@@ -31,9 +32,9 @@ from nerf.sampling import stratified_edges
 class FastFieldConfig:
     """Settings of the fast field."""
 
-    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 48), (400, 80), (1500, 112), (4000, 144))
+    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48), (3000, 64))
     """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
-    color_ratio: float = 0.5
+    color_ratio: float = 1.0
     """Colour grid resolution as a fraction of the density grid's."""
     color_channels: int = 3
     """Channels of the colour grid: 3 = direct RGB (sigmoid, no MLP), more = features for the MLP."""
@@ -45,28 +46,37 @@ class FastFieldConfig:
     """Sample spacing in density voxels: the samples per ray follow the resolution (coarse-to-fine)."""
     max_samples: int = 192
     """Upper bound on the stratified bins per ray."""
-    init_alpha: float = 1e-4
+    init_alpha: float = 1e-3
     """Opacity of one sample interval at initialisation (sets the density activation's shift)."""
     occupancy_alpha: float = 1e-5
     """A cell is skipped when no density near it gives a sample interval more opacity than this."""
     occupancy_every: int = 16
     """Refresh the occupancy grid every this many steps."""
-    weight_threshold: float = 1e-4
+    weight_threshold: float = 1e-5
     """Colour is evaluated only at samples with a compositing weight above this."""
-    tv_density: float = 1e-4
+    tv_density: float = 0.1
     """Weight of the total-variation regulariser on the density grid."""
-    tv_color: float = 1e-5
+    tv_color: float = 1e-3
     """Weight of the total-variation regulariser on the colour-feature grid."""
-    tv_fraction: float = 0.1
+    distortion: float = 0.0
+    """Weight of Mip-NeRF 360's distortion loss (concentrates each ray's weight; 0 = off)."""
+    tv_fraction: float = 1.0
     """Fraction of voxels (a random block) the TV terms see per step."""
-    lr_density: float = 0.1
+    lr_density: float = 0.3
     """Adam learning rate of the density grid."""
-    lr_color: float = 0.05
+    lr_color: float = 0.1
     """Adam learning rate of the colour-feature grid."""
-    lr_mlp: float = 2e-3
+    lr_mlp: float = 0.05
     """Adam learning rate of the colour MLP and the background colour."""
-    background: str = "learned"
-    """Colour of the transparent part of each ray: "learned" (one RGB parameter), "black" or "white"."""
+    min_views: int = 2
+    """Density only where at least this many training views see (``restrict_to_views``; 1 = any view)."""
+    view_mask_resolution: int = 64
+    """Cells per side of the view-count mask."""
+    envmap_size: tuple[int, int] = (8, 16)
+    """(latitude, longitude) cells of the environment-map background."""
+    background: str = "envmap"
+    """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
+    (one RGB), "black" or "white"."""
 
 
 class FastField(Field):
@@ -90,7 +100,10 @@ class FastField(Field):
                 nn.Linear(config.hidden, 3),
             )
         self.background = nn.Parameter(torch.zeros(3))
+        h, w = config.envmap_size
+        self.envmap = nn.Parameter(torch.zeros(1, 3, h, w))  # latitude-longitude over world directions
         self.register_buffer("occupancy", torch.ones(res, res, res, dtype=torch.bool))
+        self.register_buffer("view_mask", torch.ones(1, 1, 1, dtype=torch.bool))  # see restrict_to_views
 
     # ----------------------------------------------------------------------------- geometry helpers
     def _color_res(self, res: int) -> int:
@@ -145,7 +158,41 @@ class FastField(Field):
         dens = self._density_of(self.density.data[..., 0])
         alpha = 1.0 - torch.exp(-dens * dt)
         pooled = F.max_pool3d(alpha[None, None], kernel_size=3, stride=1, padding=1)[0, 0]
-        self.occupancy = pooled > self.config.occupancy_alpha
+        res = self.resolution
+        self.occupancy = (pooled > self.config.occupancy_alpha) & self._view_mask_at(res)
+
+    def _view_mask_at(self, res: int) -> torch.Tensor:
+        """The view mask resampled (nearest) to ``res`` cells per side. bool [res, res, res]."""
+        m = self.view_mask
+        idx = (torch.arange(res, device=m.device) * (m.shape[0] / res) + 0.5 * m.shape[0] / res).long().clamp(max=m.shape[0] - 1)
+        return m[idx][:, idx][:, :, idx]
+
+    @torch.no_grad()
+    def restrict_to_views(
+        self,
+        K: torch.Tensor,  # [V, 3, 3]
+        w2c: torch.Tensor,  # [V, 4, 4] world-to-camera (OpenCV), the space rays live in
+        width: int,
+        height: int,
+        near: float,
+    ) -> None:
+        """Only space inside at least ``min_views`` training frusta (beyond ``near``) may hold density.
+
+        With 3 views, a voxel only one view sees can explain that view's pixels with a floater that
+        every other view sees as a smear; two views are the least that constrain a surface.
+        """
+        r = self.config.view_mask_resolution
+        axis = (torch.arange(r, device=K.device, dtype=torch.float32) + 0.5) / r * 2 - 1
+        grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+        pts = (grid + 1) * 0.5 * (self.aabb[1] - self.aabb[0]) + self.aabb[0]  # cell centres [r^3, 3]
+        count = torch.zeros(pts.shape[0], dtype=torch.int32, device=K.device)
+        for k, m in zip(K.float(), w2c.float()):
+            cam = pts @ m[:3, :3].T + m[:3, 3]
+            z = cam[:, 2].clamp(min=1e-6)
+            u, v = k[0, 0] * cam[:, 0] / z + k[0, 2], k[1, 1] * cam[:, 1] / z + k[1, 2]
+            count += ((cam[:, 2] > near) & (u >= 0) & (u <= width) & (v >= 0) & (v <= height)).int()
+        self.view_mask = (count >= min(self.config.min_views, len(K))).reshape(r, r, r)
+        self.update_occupancy()
 
     def _sample_spacing(self) -> float:
         """Nominal sample interval (scene units): step_ratio voxels of the FINAL resolution.
@@ -169,7 +216,7 @@ class FastField(Field):
     def param_groups(self) -> list[dict]:
         """Adam parameter groups with their base learning rates."""
         c = self.config
-        small = [*(self.mlp.parameters() if self.mlp is not None else ()), self.background]
+        small = [*(self.mlp.parameters() if self.mlp is not None else ()), self.background, self.envmap]
         return [
             {"params": [self.density], "lr": c.lr_density, "name": "density"},
             {"params": [self.color], "lr": c.lr_color, "name": "color"},
@@ -204,7 +251,7 @@ class FastField(Field):
         sel = shade.nonzero(as_tuple=True)
         if sel[0].numel():
             rgb = rgb.index_put(sel, self._colour(pts[sel], rays.viewdirs[sel[0]]))
-        bg = {"learned": torch.sigmoid(self.background), "white": 1.0}.get(c.background)
+        bg = self._background(rays.viewdirs)
         out = FieldOutput(
             rgb=composite_rgb(weights, rgb, background=bg),
             depth=expected_depth(weights, edges),
@@ -212,7 +259,24 @@ class FastField(Field):
         )
         if train:
             out.aux_losses = self._tv_losses()
+            if c.distortion > 0:
+                span = (rays.far - rays.near).clamp(min=1e-6)
+                out.aux_losses["distortion"] = c.distortion * distortion_loss(weights, (edges - rays.near) / span)
         return out
+
+    def _background(self, viewdirs: torch.Tensor) -> torch.Tensor | float | None:
+        """Background colour [R, 3] (or a constant) behind each ray."""
+        kind = self.config.background
+        if kind == "envmap":
+            d = viewdirs / viewdirs.norm(dim=-1, keepdim=True)
+            lat = torch.asin(d[:, 2].clamp(-1.0, 1.0)) / (0.5 * math.pi)  # [-1, 1]
+            lon = torch.atan2(d[:, 1], d[:, 0]) / math.pi  # [-1, 1]
+            g = torch.stack([lon, lat], dim=-1)[None, :, None, :]  # [1, R, 1, 2]
+            env = F.grid_sample(self.envmap, g, mode="bilinear", padding_mode="border", align_corners=False)
+            return torch.sigmoid(env[0, :, :, 0].t())
+        if kind == "learned":
+            return torch.sigmoid(self.background)
+        return {"white": 1.0, "black": None}[kind]
 
     def _occupied(self, pts: torch.Tensor) -> torch.Tensor:
         """Nearest-cell occupancy lookup. pts [..., 3] in [-1, 1] -> bool [...]."""
