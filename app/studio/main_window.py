@@ -74,7 +74,9 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         for text, key, slot in (("&Open scene or run…", QKeySequence.StandardKey.Open, self._open_dialog),
-                                ("&Import recording or capture…", "Ctrl+I", self._import_dialog),
+                                ("&Import recording file (.mkv, .r3d, .svo, …)…", "Ctrl+I", self._import_file),
+                                ("Import capture &folder (Stray Scanner, Polycam, NVS-RGBD, …)…", "Ctrl+Shift+I",
+                                 self._import_folder),
                                 ("&Quit", QKeySequence.StandardKey.Quit, self.close)):
             action = QAction(text, self)
             action.setShortcut(key)
@@ -117,10 +119,13 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def _import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a recording (.mkv, .r3d, …)", str(Path.home()))
-        if not path:
-            path = QFileDialog.getExistingDirectory(self, "…or import a capture folder", str(Path.home()))
+    def _import_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a recording", str(Path.home()))
+        if path:
+            self.importer.start(Path(path))
+
+    def _import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a capture folder", str(Path.home()))
         if path:
             self.importer.start(Path(path))
 
