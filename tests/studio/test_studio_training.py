@@ -32,7 +32,13 @@ def open_and_train(studio, qtbot, scene, steps: int) -> None:
     run_until(lambda: studio.training.trainer is not None, 60_000)
 
 
-def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe):
+def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe, monkeypatch):
+    from app.studio.workers.training import RenderWorker
+
+    asked: list[int] = []  # widths of the cameras the preview asks to render (a spy: the real submit runs)
+    real_submit = RenderWorker.submit
+    monkeypatch.setattr(RenderWorker, "submit", lambda self, t, cam, rid: (asked.append(cam.width),
+                                                                            real_submit(self, t, cam, rid)))
     panel, training = studio.train_panel, studio.training
     open_and_train(studio, qtbot, tiny_scene, steps=100_000)
     trainer = training.trainer
@@ -51,15 +57,17 @@ def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe)
     run_until(lambda: preview.last is not None, 30_000)
     before = studio.camera.camera.c2w.copy()
     renders = preview.renders
+    asked.clear()
     drag(preview.novel, 40, 0)
+    small = round(trainer.scene.width * MOVING_SCALE)
+    assert asked == [small] * 4  # one small render asked per mouse move, nothing at full size yet
     moved = studio.camera.camera.c2w
     assert not np.allclose(moved, before)
     run_until(lambda: preview.renders > renders and np.allclose(preview.last.camera.c2w, moved), 30_000)
     run_until(lambda: preview.last.camera.width == trainer.scene.width, 30_000)
+    assert asked[4] == trainer.scene.width  # once the camera rests: the full-resolution refinement
     assert np.allclose(preview.last.camera.c2w, moved)
-    small = round(trainer.scene.width * MOVING_SCALE)
     assert preview.last.rgb.shape == (trainer.scene.height, trainer.scene.width, 3)
-    assert small < trainer.scene.width
     studio.tabs.setCurrentWidget(studio.scene_panel)
     assert not studio.preview.enabled  # hidden preview: no renders slow the training down
     studio.tabs.setCurrentWidget(panel)
