@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,10 +31,14 @@ class Studio:
 
 def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None) -> int:
     """Open the studio window on ``path`` (or nothing) and, with ``virtual``, the virtual sensor; blocks until closed."""
+    from app.cli.demo import has_display
     from devices.errors import InputError
 
     if path is not None and not Path(path).exists():
         raise InputError(path, "does not exist")
+    if not (has_display() or os.environ.get("QT_QPA_PLATFORM")):  # e.g. QT_QPA_PLATFORM=offscreen
+        raise InputError(None, "no display found (DISPLAY is not set): run the studio on a desktop or under "
+                               "xvfb-run, or use the other sparsenerf commands, which need no window")
     from app.studio.app import run_studio
 
     return run_studio(path, virtual, workspace)

@@ -19,3 +19,12 @@ def test_studio_help_and_missing_path(tmp_path, capsys):
     assert main(["studio", str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: {missing}: does not exist"
+
+
+def test_studio_without_a_display_says_so(monkeypatch, capsys):
+    from app.cli import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["studio"]) == 2
+    assert "no display found" in capsys.readouterr().err
