@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.capture.recordingFinished.connect(lambda s: self.scene.load(s.root))
         self.capture.error.connect(lambda m: bar.showMessage(m, 10_000))
         self.scene.sceneChanged.connect(lambda d: bar.showMessage(f"scene {d.folder.root} loaded", 5_000))
+        self.scene.sceneChanged.connect(lambda d: self.setWindowTitle(f"SparseNeRF Studio — {d.folder.root.name}"))
         self.scene.error.connect(lambda m: bar.showMessage(m, 10_000))
         self.training.error.connect(lambda m: bar.showMessage(f"training: {m}", 10_000))
         self.importer.started.connect(lambda s: self._busy(f"importing {s} …"))

@@ -134,3 +134,20 @@ def test_render_requests_coalesce_newest_wins(qtbot, tiny_scene):
         assert served == [1, 5]
     finally:
         assert job.stop()
+
+
+def test_training_a_one_frame_scene_reports_the_problem(studio, qtbot, tmp_path):
+    """Bad input ends in a readable message in the panel and a 'failed' state, not a dead thread or a crash."""
+    from devices.capture import record
+    from devices.virtual import VirtualSensor, VirtualSensorConfig
+
+    with VirtualSensor(VirtualSensorConfig(width=32, height=24, num_frames=1)) as source:
+        record(source, tmp_path / "one", train_views=3)
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
+        studio.open_path(tmp_path / "one")
+    with qtbot.waitSignal(studio.training.error, timeout=60_000) as sig:
+        studio.train_panel.start(tiny_train_config(steps=5))
+    run_until(lambda: studio.training.state == "failed", 10_000)
+    assert sig.args[0] in studio.train_panel.status.text()
+    assert "Traceback" not in sig.args[0]
+    assert studio.train_panel.train_button.isEnabled()  # fix the scene, then try again

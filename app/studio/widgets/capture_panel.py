@@ -57,6 +57,8 @@ class CapturePanel(QWidget):
         self.status.setWordWrap(True)
         self.record_button = QPushButton("● Record")
         self.record_button.setEnabled(False)
+        self.record_button.setToolTip("Start / stop recording (R)")
+        self.record_button.setShortcut("R")
         self.counter = QLabel("")
         self.counter.setWordWrap(True)
         self.colour = ImagePane("colour")
