@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         bar = self.statusBar()
-        self.capture.recordingFinished.connect(lambda s: self.scene.load(s.root))
+        self.capture.recordingFinished.connect(self._on_recorded)
         self.capture.error.connect(lambda m: bar.showMessage(m, 10_000))
         self.scene.sceneChanged.connect(lambda d: bar.showMessage(f"scene {d.folder.root} loaded", 5_000))
         self.scene.sceneChanged.connect(lambda d: self.setWindowTitle(f"SparseNeRF Studio — {d.folder.root.name}"))
@@ -96,6 +96,13 @@ class MainWindow(QMainWindow):
         self.importer.progress.connect(self._import_progress)
         self.importer.finished.connect(self._import_done)
         self.importer.error.connect(self._import_failed)
+
+    def _on_recorded(self, scene) -> None:
+        """A new capture: show it; a sensor without tracking (Kinect) gets its poses estimated first."""
+        if scene.has_poses or not scene.has_depth:
+            self.scene.load(scene.root)
+        else:
+            self.scene.estimate_poses(scene.root, self.capture.train_views)
 
     # ------------------------------------------------------------------ opening and importing
     def open_path(self, path: Path) -> None:

@@ -117,3 +117,34 @@ def test_every_depth_pane_draws_near_in_red_like_the_videos(qtbot):
         qtbot.addWidget(pane)
         near, far = pane.bar.colorMap().map([0.0, 1.0], mode="byte")[:, :3].astype(int)
         assert near[0] > near[2] and far[2] > far[0]  # red near, blue far (nerf.colormap's convention)
+
+
+def test_a_capture_without_poses_gets_them_from_the_depth(studio, qtbot, tmp_path):
+    """A sensor without tracking (the Azure Kinect) records no poses: the Scene tab estimates them by
+    RGB-D odometry (devices.poses, as `sparsenerf poses`), then picks the few-shot split."""
+    from dataclasses import replace
+
+    from devices.capture import record
+    from devices.scene_folder import update_scene
+    from devices.virtual import VirtualSensor, VirtualSensorConfig
+
+    with VirtualSensor(VirtualSensorConfig(width=160, height=120, num_frames=8, fps=7.5)) as source:
+        posed = record(source, tmp_path / "scene", train_views=3)
+    truth = np.stack([f.c2w for f in posed.frames])
+    update_scene(posed, frames=[replace(f, c2w=None) for f in posed.frames], train_ids=[], test_ids=[])
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
+        studio.open_path(tmp_path / "scene")
+    panel = studio.scene_panel
+    assert "no camera poses" in panel.note.text() and panel.poses.isEnabled()
+    progress: list[int] = []
+    studio.scene.posesProgress.connect(lambda done, total: progress.append(done))
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=120_000):
+        qtbot.mouseClick(panel.poses, Qt.MouseButton.LeftButton)
+    folder = read_scene(tmp_path / "scene")
+    assert folder.has_poses and len(folder.train_ids) == 3 and progress
+    assert panel.note.text().startswith("Poses estimated")
+    # odometry recovers the path up to the first frame's pose: the camera moves about 0.4 m; error under 3 cm
+    est = np.stack([f.c2w for f in folder.frames])
+    rel_est = np.linalg.inv(est[0]) @ est[-1]
+    rel_true = np.linalg.inv(truth[0]) @ truth[-1]
+    assert np.linalg.norm(rel_true[:3, 3]) > 0.2 and np.linalg.norm(rel_est[:3, 3] - rel_true[:3, 3]) < 0.03

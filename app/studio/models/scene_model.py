@@ -7,14 +7,17 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
-from app.studio.workers.scene_io import SceneData, SceneLoadWorker
+from app.studio.workers.scene_io import PoseWorker, SceneData, SceneLoadWorker
 from devices.scene_folder import update_scene
 
 
 class SceneModel(QObject):
-    """Signals: loading(str path); sceneChanged(SceneData); splitChanged(list train, list test); error(str)."""
+    """Signals: loading(str path); sceneChanged(SceneData); splitChanged(list train, list test); error(str);
+    posesProgress(done, total or -1) and posesEstimated(str summary) around a pose estimation."""
 
     loading = pyqtSignal(str)
+    posesProgress = pyqtSignal(int, int)
+    posesEstimated = pyqtSignal(str)
     sceneChanged = pyqtSignal(object)
     splitChanged = pyqtSignal(list, list)
     error = pyqtSignal(str)
@@ -23,6 +26,7 @@ class SceneModel(QObject):
         super().__init__()
         self.data: SceneData | None = None
         self._job: WorkerThread | None = None
+        self._posing: Path | None = None
 
     @property
     def root(self) -> Path | None:
@@ -40,6 +44,24 @@ class SceneModel(QObject):
         worker.failed.connect(self.error)
         self._job = WorkerThread(worker, "scene-load").start()
         self.loading.emit(str(root))
+
+    def estimate_poses(self, root: Path | None = None, train_views: int = 3) -> None:
+        """Estimate the poses of ``root`` (default: the current scene) in a worker, then load it again."""
+        root = Path(root or self.root)
+        self.shutdown()
+        worker = PoseWorker(root, train_views)
+        worker.progress.connect(self.posesProgress)
+        worker.finished.connect(self._on_posed)
+        worker.failed.connect(self.error)
+        self._job = WorkerThread(worker, "poses").start()
+        self._posing = root
+        self.loading.emit(f"{root} (estimating camera poses by RGB-D odometry)")
+
+    def _on_posed(self, summary: str) -> None:
+        self.posesEstimated.emit(summary)
+        if self._job is not None:
+            self._job.wait()
+        self.load(self._posing)
 
     def _on_loaded(self, data: SceneData) -> None:
         self.data = data

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -22,6 +23,7 @@ from app.studio.models.scene_model import SceneModel
 from app.studio.widgets.scene_3d import Scene3DView
 from app.studio.workers.scene_io import SceneData
 from devices.capture import spread_split
+from devices.frame import DepthKind
 
 TRAIN_COLOR = QColor("#2ecc40")
 TEST_COLOR = QColor("#3b8dff")
@@ -55,10 +57,22 @@ class ScenePanel(QWidget):
         self.thumbs.setSpacing(4)
         self.k = QSpinBox(minimum=1, maximum=50, value=3)
         self.auto = QPushButton("Automatic few-shot split")
+        self.poses = QPushButton("Estimate poses")
+        self.poses.setToolTip("Camera poses from the depth by RGB-D odometry, loop closure and a pose graph "
+                              "(as `sparsenerf poses`); needed for captures whose sensor gives no poses")
+        self.poses.setEnabled(False)
+        self.pose_bar = QProgressBar()
+        self.pose_bar.hide()
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
         self.view3d = Scene3DView()
         self._layout()
         self.thumbs.itemClicked.connect(self._toggle)
         self.auto.clicked.connect(self._auto_split)
+        self.poses.clicked.connect(lambda: model.estimate_poses(train_views=self.k.value()))
+        model.posesProgress.connect(self._pose_progress)
+        model.posesEstimated.connect(lambda text: self.note.setText(f"Poses estimated: {text}"))
+        model.error.connect(lambda _m: self.pose_bar.hide())
         model.loading.connect(lambda p: self.title.setText(f"Loading {p} …"))
         model.sceneChanged.connect(self._show_scene)
         model.splitChanged.connect(self._show_split)
@@ -69,11 +83,14 @@ class ScenePanel(QWidget):
         tools.addWidget(QLabel("training views K ="))
         tools.addWidget(self.k)
         tools.addWidget(self.auto)
+        tools.addWidget(self.poses)
+        tools.addWidget(self.pose_bar)
         tools.addStretch(1)
         left = QVBoxLayout()
         for w in (self.title, self.help):
             left.addWidget(w)
         left.addLayout(tools)
+        left.addWidget(self.note)
         left.addWidget(self.thumbs, 1)
         lw = QWidget()
         lw.setLayout(left)
@@ -92,8 +109,20 @@ class ScenePanel(QWidget):
         split.setSizes([500, 500])
         QVBoxLayout(self).addWidget(split)
 
+    def _pose_progress(self, done: int, total: int) -> None:
+        self.pose_bar.show()
+        self.pose_bar.setRange(0, max(total, 0))
+        self.pose_bar.setValue(done)
+
     def _show_scene(self, data: SceneData) -> None:
         f = data.folder
+        self.pose_bar.hide()
+        self.poses.setEnabled(f.has_depth and f.depth_kind is DepthKind.METRIC)
+        self.auto.setEnabled(f.has_poses)
+        if not f.has_poses:
+            self.note.setText("⚠ This scene has no camera poses yet: press <b>Estimate poses</b> before training.")
+        elif self.note.text().startswith("⚠"):
+            self.note.setText("")
         self.title.setText(f"<b>{f.root.name}</b> — {len(f)} frames, sensor {f.sensor}, depth {f.depth_kind.value}")
         self.thumbs.clear()
         for i, thumb in enumerate(data.thumbnails):

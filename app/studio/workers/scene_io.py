@@ -108,3 +108,25 @@ class ImportWorker(Worker):
 
         fmt.run(self.path, self.out, self.options, progress)
         return self.out
+
+
+class PoseWorker(Worker):
+    """Estimates a scene's poses by RGB-D odometry (devices.poses, as `sparsenerf poses`) and rewrites it.
+
+    ``progress(done, total or -1)`` while it works; ``finished(str)`` carries the one-line summary.
+    """
+
+    progress = pyqtSignal(int, int)
+
+    def __init__(self, root: Path, train_views: int = 3) -> None:
+        super().__init__()
+        self.root, self.train_views = Path(root), train_views
+
+    def work(self) -> str:
+        from devices.poses import estimate_scene_poses
+
+        def progress(done: int, total: int | None) -> None:
+            self.progress.emit(done, -1 if total is None else total)
+
+        _, result = estimate_scene_poses(self.root, progress=progress, train_views=self.train_views)
+        return result.summary()
