@@ -49,6 +49,14 @@ class TrainConfig:
     """m1 of the ranking hinge."""
     cont_margin: float = 1e-4
     """m2 of the continuity hinge."""
+    smooth_weight: float | None = None
+    """Weight of RegNeRF's depth smoothness on patches from unseen poses; None: the data set's (DTU 0.1, else 0)."""
+    smooth_patches: int = 4
+    """Patches per step for the depth-smoothness term."""
+    smooth_patch_size: int = 8
+    """Side in pixels of those patches."""
+    smooth_max_angle_deg: float = 15.0
+    """Unseen poses are training poses rotated about the scene centre by up to this angle."""
     coarse_weight: float = 0.1
     """Weight of the coarse level's colour loss (two-level fields)."""
     ranking_window: tuple[int, int] | None = None

@@ -28,11 +28,13 @@ from nerf import run_dir as rd
 from nerf.fields.factory import build_field
 from nerf.losses import DEPTH_WEIGHTS, LossConfig, QuadIndices, psnr, sparsenerf_loss
 from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
+from nerf.regnerf_tv import depth_tv_loss
 from nerf.scene import Scene
 from nerf.scene_rays import SceneRays
 from nerf.train_config import TrainConfig
 from nerf.train_loop import LoopControl
 from nerf.types import Camera, RenderResult, TrainSnapshot
+from nerf.unseen_patches import patch_pixels, unseen_pose
 
 __all__ = ["StepStats", "TrainConfig", "Trainer", "load_run", "resolve_device"]
 
@@ -56,6 +58,20 @@ class StepStats:
     skipped: bool
     rays: int
     seconds: float
+
+
+SMOOTH_WEIGHTS = {"dtu": 0.1}
+"""Weight of the depth-smoothness term per data set (SparseNeRF keeps RegNeRF's term on DTU only)."""
+
+
+def scene_centre(scene: Scene) -> np.ndarray:
+    """The point the training cameras look at: the least-squares closest point to their optical axes. [3]."""
+    a, b = np.zeros((3, 3)), np.zeros(3)
+    for i in scene.train_ids:
+        o, d = scene.c2w[i, :3, 3], scene.c2w[i, :3, 2]
+        p = np.eye(3) - np.outer(d, d)
+        a, b = a + p, b + p @ o
+    return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -94,6 +110,8 @@ class Trainer:
             cont_weight=c if config.cont_weight is None else config.cont_weight,
             rank_margin=config.rank_margin, cont_margin=config.cont_margin, coarse_weight=config.coarse_weight,
         )
+        self.smooth_weight = config.smooth_weight if config.smooth_weight is not None else SMOOTH_WEIGHTS.get(scene.dataset, 0.0)
+        self._smooth_rng = np.random.default_rng(config.seed + 1)
         window = config.ranking_window or scene.ranking_window
         self.sampler = PairSampler(
             scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
@@ -220,8 +238,11 @@ class Trainer:
         if batch.num_quads:
             to = lambda a: torch.as_tensor(a, device=self._device)  # noqa: E731
             quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
+        aux = dict(out.aux_losses)
+        if self.smooth_weight > 0 and not self._scene.ndc:
+            aux["smooth"] = self.smooth_weight * self._smoothness()
         terms = sparsenerf_loss(
-            out.rgb, target, out.depth, self.loss_config, rgb_coarse=out.rgb_coarse, quads=quads, aux=out.aux_losses
+            out.rgb, target, out.depth, self.loss_config, rgb_coarse=out.rgb_coarse, quads=quads, aux=aux
         )
         self.optimizer.zero_grad(set_to_none=True)
         skipped = not bool(torch.isfinite(terms.total))
@@ -237,6 +258,18 @@ class Trainer:
         self.control.elapsed_s += seconds  # training time: steps only (pauses, snapshots, renders excluded)
         return StepStats(self._step, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
                          skipped, len(batch), seconds)
+
+    def _smoothness(self) -> torch.Tensor:
+        """RegNeRF depth smoothness on random patches seen from random unseen poses (nerf.unseen_patches)."""
+        c, s = self._config, self._scene
+        view = int(s.train_ids[self._smooth_rng.integers(len(s.train_ids))])
+        centre = scene_centre(s)
+        pose = unseen_pose(s.c2w[view], centre, self._smooth_rng, c.smooth_max_angle_deg)
+        ys, xs = patch_pixels(s.height, s.width, c.smooth_patch_size, c.smooth_patches, self._smooth_rng)
+        cam = Camera(K=s.K[view], c2w=pose, width=s.width, height=s.height)
+        out = self.field(self.rays.camera(cam, ys, xs), train=True)
+        span = (s.far - s.near) if not s.ndc else 1.0
+        return depth_tv_loss((out.depth / span).reshape(-1, c.smooth_patch_size, c.smooth_patch_size))
 
     def _clip_gradients(self) -> None:
         c = self._config
