@@ -148,3 +148,18 @@ def _wait(cond, timeout: float = 30.0) -> None:
         if time.monotonic() > end:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
+
+
+class TestForwardFacing:
+    @pytest.mark.parametrize("sensor", ["kinect", "zed2"])
+    def test_nvs_rgbd_trains_in_ndc_with_the_prior(self, tmp_path, sensor):
+        from tests.llff_samples import build_sample
+
+        sample = build_sample(shared_path("dtu_scan24"), tmp_path / sensor, sensor=sensor)
+        scene = load_scene(sample.root)
+        assert scene.ndc and scene.depths is not None
+        trainer = Trainer(scene, _config(steps=3))
+        stats = [trainer.step() for _ in range(3)]
+        assert all(np.isfinite(s.losses["total"]) and s.losses["rank"] >= 0 for s in stats)
+        result = trainer.render(trainer.view_camera(scene.test_ids[0]).scaled(0.25))
+        assert result.depth_is_ndc and (result.depth >= 0).all() and (result.depth <= 1).all()
