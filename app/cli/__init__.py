@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, MissingDependencyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a full disk, a read-only folder: the OS's own sentence names the file
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # a full disk, a read-only folder: the OS's own sentence, with the file
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -36,12 +36,14 @@ class Eval:
 
     def run(self) -> int:
         from app.cli.progress import Progress
+        from app.runs import load_run_checked
         from devices.errors import InputError
         from nerf.evaluate import evaluate
         from nerf.lpips import ENV_VAR, load_lpips
-        from nerf.trainer import load_run
 
-        trainer = load_run(self.run_dir)
+        if self.json is not None and not self.json.parent.is_dir():  # say so before minutes of rendering
+            raise InputError(self.json.parent, "folder does not exist (for --json)")
+        trainer = load_run_checked(self.run_dir)
         scene = trainer.scene
         ids = self.run_views(scene)
         if not ids:

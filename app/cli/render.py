@@ -33,14 +33,18 @@ class Render:
 
     def run(self) -> int:
         from app.cli.progress import Progress
+        from app.runs import load_run_checked
         from devices.errors import InputError
         from nerf.paths import camera_path
-        from nerf.trainer import load_run
         from nerf.video import render_video
 
         if self.frames < 1 or self.fps <= 0:
             raise InputError(None, "--frames must be at least 1 and --fps positive")
-        trainer = load_run(self.run_dir)
+        if self.width is not None and self.width < 16:
+            raise InputError(None, f"--width must be at least 16 pixels, got {self.width}")
+        if not self.out.parent.is_dir():  # say so before loading the run
+            raise InputError(self.out.parent, "folder does not exist (for --out)")
+        trainer = load_run_checked(self.run_dir)
         cams = camera_path(trainer.scene, self.path, self.frames, self.width)
         bar = Progress(len(cams), f"render {self.path}")
         info = render_video(trainer.render, cams, self.out, self.fps, on_frame=lambda k, n: bar.update(k - bar.done))

@@ -34,14 +34,33 @@ def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None)
     from app.cli.demo import has_display
     from devices.errors import InputError
 
-    if path is not None and not Path(path).exists():
-        raise InputError(path, "does not exist")
+    if path is not None:
+        check_openable(Path(path))
     if not (has_display() or os.environ.get("QT_QPA_PLATFORM")):  # e.g. QT_QPA_PLATFORM=offscreen
         raise InputError(None, "no display found (DISPLAY is not set): run the studio on a desktop or under "
                                "xvfb-run, or use the other sparsenerf commands, which need no window")
     from app.studio.app import run_studio
 
     return run_studio(path, virtual, workspace)
+
+
+def check_openable(path: Path) -> None:
+    """Raise the InputError the window would show for ``path``, before any window opens (cheap checks only:
+    a scene folder is read with its image sizes, a run's run.json and checkpoint file, a recording's format)."""
+    from devices.errors import InputError
+    from devices.importers import detect_format
+    from devices.scene_folder import TRANSFORMS, read_scene
+
+    if not path.exists():
+        raise InputError(path, "does not exist")
+    if (path / TRANSFORMS).is_file():
+        read_scene(path)
+    elif (path / "run.json").is_file() or (path / "checkpoints").is_dir():  # as the window's is_run_dir
+        from app.runs import check_run_folder
+
+        check_run_folder(path)
+    else:
+        detect_format(path)
 
 
 COMMAND = Annotated[Studio, tyro.conf.subcommand("studio")]

@@ -56,7 +56,9 @@ class Train:
             print("error: give either --minutes or --steps, not both", file=sys.stderr)
             return 2
         if self.resume:
-            trainer = Trainer.resume(self.out)
+            from app.runs import load_run_checked
+
+            trainer = load_run_checked(self.out)
             if self.minutes is not None or self.steps is not None:  # a new budget for the continued run
                 trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
         else:

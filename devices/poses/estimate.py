@@ -166,6 +166,10 @@ def estimate_scene_poses(
     """
     scene = read_scene(scene_dir)
     result = estimate_poses(scene, config, progress)
+    if all(c is None for c in result.c2w):  # keep the poses the scene has rather than write none
+        first = result.report[0] if result.report else None
+        why = f" (frame 0: {first.reason})" if first is not None and first.reason else ""
+        raise InputError(scene.root / TRANSFORMS, f"no frame could be posed{why}; the file is left unchanged")
     frames = [replace(f, c2w=result.c2w[i], meta={**f.meta, "pose": result.report[i].to_meta()})
               for i, f in enumerate(scene.frames)]
     keep = list(result.keyframes) if keyframes_only else list(range(len(frames)))

@@ -121,9 +121,9 @@ class TrainingSession(QObject):
             return
 
         def make() -> Any:
-            from nerf.trainer import Trainer
+            from app.runs import load_run_checked
 
-            trainer = Trainer.resume(run_dir)
+            trainer = load_run_checked(run_dir)
             self._loaded = read_history(run_dir)  # read here, off the UI thread; used in _on_trainer
             return trainer
 
