@@ -409,6 +409,11 @@ class SceneWriter:
         checkpoint_every: int = 25,
     ):
         self.root = Path(root)
+        for folder in (self.root, *self.root.parents):  # a file where a folder must go: mkdir says only "exists"
+            if folder.exists() and not folder.is_dir():
+                if folder == self.root:
+                    break  # an existing non-empty OUT: said below
+                raise InputError(folder, "is a file, not a folder")
         if self.root.exists() and not overwrite and (not self.root.is_dir() or any(self.root.iterdir())):
             raise InputError(self.root, "already exists and is not empty (pass --overwrite to replace it)")
         self.keep_partial = keep_partial

@@ -312,3 +312,50 @@ def test_poses_on_a_full_disk_keeps_the_old_transforms(tmp_path, capsys, monkeyp
     assert line == f"error: {tf}: No space left on device"
     assert tf.read_bytes() == old and sorted(p.relative_to(scene) for p in scene.rglob("*")) == before
     assert len(read_scene(scene)) == 5
+
+
+# ----------------------------------------------------------------------------------------- options
+@pytest.mark.parametrize("options, message", [
+    (["--steps", "0"], "--steps must be positive, got 0"),
+    (["--minutes", "-1"], "--minutes must be positive, got -1.0"),
+    (["--batch-rays", "0", "--steps", "1"], "--batch-rays must be positive, got 0"),
+    (["--downscale", "0", "--steps", "1"], "--downscale must be positive, got 0"),
+    (["--steps", "2", "--minutes", "1"], "give either --minutes or --steps, not both"),
+])
+def test_train_options_that_cannot_work(tmp_path, capsys, good_scene, options, message):
+    run = tmp_path / "run"
+    assert one_error_line(capsys, "train", good_scene, "--out", run, *options) == f"error: {message}"
+    assert not run.exists()
+
+
+def test_train_with_an_unknown_split(tmp_path, capsys, good_scene):
+    line = one_error_line(capsys, "train", good_scene, "--out", tmp_path / "run", "--split", "5view")
+    assert line.startswith(f"error: {good_scene}: unknown split '5view' for a scene folder")
+
+
+def test_train_does_not_replace_a_run_without_overwrite(tmp_path, capsys, good_scene, trained_run):
+    run = copy_run(trained_run, tmp_path / "run")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    line = one_error_line(capsys, "train", good_scene, "--out", run, "--steps", "1", "--batch-rays", "256")
+    assert line.startswith(f"error: {run}: already holds a training run")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert main(["train", str(good_scene), "--out", str(run), "--steps", "1", "--batch-rays", "256",
+                 "--overwrite"]) == 0
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 1, "the old run's curves must not stay in metrics.jsonl"
+
+
+def test_outputs_under_a_file(tmp_path, capsys, good_scene):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert one_error_line(capsys, "train", good_scene, "--out", a_file, "--steps", "1") == \
+        f"error: {a_file}: is a file, not a run folder"
+    assert one_error_line(capsys, "capture", "virtual", a_file / "scene", "--frames", "2") == \
+        f"error: {a_file}: is a file, not a folder"
+    assert a_file.read_text() == "mine"
+
+
+def test_capture_virtual_with_a_zero_width(tmp_path, capsys):
+    line = one_error_line(capsys, "capture", "virtual", tmp_path / "scene", "--frames", "2", "--width", "0")
+    assert line == "error: invalid option: image must be at least 8x8 pixels, got 0x240"
+    assert list(tmp_path.iterdir()) == []

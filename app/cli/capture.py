@@ -33,9 +33,13 @@ class CaptureVirtual:
     def run(self) -> int:
         from app.cli.progress import Progress
         from devices.capture import record
+        from devices.errors import InputError
         from devices.virtual import VirtualSensor, VirtualSensorConfig
 
-        cfg = VirtualSensorConfig(width=self.width, height=self.height, seed=self.seed, num_frames=self.frames)
+        try:
+            cfg = VirtualSensorConfig(width=self.width, height=self.height, seed=self.seed, num_frames=self.frames)
+        except ValueError as exc:  # e.g. a 0-pixel image: say which option
+            raise InputError(None, f"invalid option: {exc}") from None
         bar = Progress(self.frames, "capture")
         with VirtualSensor(cfg) as source:
             scene = record(source, self.out, max_frames=self.frames, train_views=self.train_views,

@@ -59,7 +59,7 @@ def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: i
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")
     CaptureVirtual(out=scene_dir, frames=frames, overwrite=True).run()
     print(f"[2/3] training the fast field for {minutes:g} min into {run_dir}")
-    status = Train(scene=scene_dir, out=run_dir, minutes=minutes).run()
+    status = Train(scene=scene_dir, out=run_dir, minutes=minutes, overwrite=True).run()
     if status:
         return status
     print(f"[3/3] rendering a {video_frames}-frame video through the training views into {video}")

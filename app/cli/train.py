@@ -47,14 +47,30 @@ class Train:
     """Random seed."""
     resume: bool = False
     """Continue the run already in --out from its last checkpoint (--minutes / --steps set a new total budget)."""
+    overwrite: bool = False
+    """Start a new run in --out even though it already holds one (its run.json, checkpoint and metrics are replaced)."""
+
+    def check_options(self) -> None:
+        """InputError for option values that cannot work, before anything is loaded or written."""
+        from devices.errors import InputError
+
+        if self.minutes is not None and self.steps is not None:
+            raise InputError(None, "give either --minutes or --steps, not both")
+        for name, value, low in (("--minutes", self.minutes, 0.0), ("--steps", self.steps, 0),
+                                 ("--batch-rays", self.batch_rays, 0), ("--downscale", self.downscale, 0)):
+            if value is not None and value <= low:
+                raise InputError(None, f"{name} must be positive, got {value}")
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(self.out, "is a file, not a run folder")
+        if not self.resume and not self.overwrite and (self.out / "run.json").exists():
+            raise InputError(self.out, "already holds a training run: continue it with --resume, "
+                                       "replace it with --overwrite, or choose another --out")
 
     def run(self) -> int:
         from nerf.loaders import load_scene
         from nerf.trainer import TrainConfig, Trainer
 
-        if self.minutes is not None and self.steps is not None:
-            print("error: give either --minutes or --steps, not both", file=sys.stderr)
-            return 2
+        self.check_options()
         if self.resume:
             from app.runs import load_run_checked
 
@@ -63,6 +79,8 @@ class Train:
                 trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
         else:
             scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
+            if self.overwrite:  # the trainer appends to metrics.jsonl: start the new run's curves afresh
+                (self.out / "metrics.jsonl").unlink(missing_ok=True)
             config = TrainConfig(
                 field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
                 depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,

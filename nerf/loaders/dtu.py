@@ -72,7 +72,7 @@ def split_ids(views: list[int], split: str | None) -> tuple[list[int], list[int]
         return list(range(len(views))), []
     m = re.fullmatch(r"(\d+)view", split)
     if not m or int(m.group(1)) not in TRAIN_VIEWS:
-        raise ValueError(f"unknown DTU split {split!r} (expected 3view, 6view, 9view or all)")
+        raise InputError(None, f"unknown DTU split {split!r} (expected 3view, 6view, 9view or all)")
     pos = {v: i for i, v in enumerate(views)}
     train = [pos[v] for v in TRAIN_VIEWS[int(m.group(1))] if v in pos]
     test = [pos[v] for v in views if v not in EXCLUDED_TEST and v not in TRAIN_VIEWS[int(m.group(1))]]

@@ -58,7 +58,7 @@ def _split(sf: SceneFolder, split: str | None) -> tuple[list[int], list[int]]:
     if split == "all":
         return list(range(n)), []
     if split is not None:
-        raise ValueError(f"unknown scene-folder split {split!r} (expected None or 'all')")
+        raise InputError(sf.root, f"unknown split {split!r} for a scene folder (use 'all', or no --split for its own)")
     if sf.train_ids:
         return list(sf.train_ids), [i for i in sf.test_ids if i not in sf.train_ids]
     test = list(range(0, n, HOLDOUT_EVERY))
