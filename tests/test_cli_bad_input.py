@@ -359,3 +359,30 @@ def test_capture_virtual_with_a_zero_width(tmp_path, capsys):
     line = one_error_line(capsys, "capture", "virtual", tmp_path / "scene", "--frames", "2", "--width", "0")
     assert line == "error: invalid option: image must be at least 8x8 pixels, got 0x240"
     assert list(tmp_path.iterdir()) == []
+
+
+def llff_from(scene_dir: Path, root: Path) -> Path:
+    """An LLFF folder (images/ + poses_bounds.npy, no depth) holding the frames of a virtual capture."""
+    from devices.llff_format import write_poses_bounds
+
+    scene = read_scene(scene_dir)
+    (root / "images").mkdir(parents=True)
+    for f in scene.frames:
+        shutil.copy(scene.root / f.image_path, root / "images" / Path(f.image_path).name)
+    c2ws = np.stack([f.c2w for f in scene.frames])
+    hwf = np.array([[f.intrinsics.height, f.intrinsics.width, f.intrinsics.fx] for f in scene.frames])
+    write_poses_bounds(root / "poses_bounds.npy", c2ws, hwf, np.tile([0.3, 6.0], (len(c2ws), 1)))
+    return root
+
+
+@pytest.mark.parametrize("writes", [0, 3])
+def test_import_on_a_full_disk_leaves_no_scene(tmp_path, capsys, monkeypatch, good_scene, writes):
+    source = llff_from(good_scene, tmp_path / "llff")
+    out = tmp_path / "imported"
+    assert main(["import", str(source), str(out / "check")]) == 0, "the LLFF sample must import on a good disk"
+    shutil.rmtree(out)
+    capsys.readouterr()
+    full_disk_after(monkeypatch, writes)
+    line = one_error_line(capsys, "import", source, out, status=1)
+    assert line.endswith(": No space left on device") and f"{tmp_path}/.imported.partial-" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llff"]
