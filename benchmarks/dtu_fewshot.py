@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--arms", default="prior,noprior", help="comma list of prior / noprior")
-    ap.add_argument("--rank-weight", type=float, default=2.0,
-                    help="lambda of the ranking loss for the fast field (the original's 0.2 is tuned for Mip-NeRF; "
-                         "2.0 was best of 0.2 / 2 / 5 in 300-step runs, see benchmarks/RESULTS.md)")
+    ap.add_argument("--rank-weight", type=float, default=None,
+                    help="lambda of the ranking loss; default: the data set's (DTU 0.2, the original's). 2.0 helped "
+                         "at 300 steps but cost 1.3 dB after 1 minute (docs/fast_field.md)")
     ap.add_argument("--quick", action="store_true", help="tuning: estimate test PSNR on pixel subsamples, no full renders")
     ap.add_argument("--set", default="{}", help='JSON overrides of TrainConfig, e.g. {"fast": {"lr_density": 0.2}}')
     args = ap.parse_args(argv)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ctx = mp.get_context("spawn")
     rows = []
-    overrides = {"rank_weight": args.rank_weight, **json.loads(args.set)}
+    overrides = {**({"rank_weight": args.rank_weight} if args.rank_weight is not None else {}), **json.loads(args.set)}
     for arm in args.arms.split(","):
         queue = ctx.Queue()
         proc = ctx.Process(target=_child, args=(queue, str(args.data), args.minutes, arm == "prior", args.threads,

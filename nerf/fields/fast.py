@@ -32,7 +32,7 @@ from nerf.sampling import stratified_edges
 class FastFieldConfig:
     """Settings of the fast field."""
 
-    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48), (3000, 64))
+    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
     """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
     color_ratio: float = 1.0
     """Colour grid resolution as a fraction of the density grid's."""
