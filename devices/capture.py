@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from devices.frame import Frame, FrameSource
-from devices.scene_folder import SceneFolder, SceneWriter
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import SceneWriter
 
 
 def spread_split(positions: np.ndarray, k: int, max_test: int | None = 24) -> tuple[list[int], list[int]]:

@@ -9,31 +9,30 @@ Layout (nerfstudio / instant-ngp compatible)::
       confidence/         optional uint8 PNGs
 
 Poses are OpenGL camera-to-world in the file (as nerfstudio reads them) and OpenCV in memory.
-Writers stage everything in a hidden sibling folder and rename it into place, so an interrupted
-write never leaves a folder that loads half-written.
+This module holds the types and the reader; writing (SceneWriter, update_scene, encode_depth, ...)
+is in ``devices.scene_writer``. Writers stage everything in a hidden sibling folder and rename it
+into place, so an interrupted write never leaves a folder that loads half-written.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from devices.axes import is_rigid, opencv_to_opengl, opengl_to_opencv
+from devices.axes import is_rigid, opengl_to_opencv
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame
 
 TRANSFORMS = "transforms.json"
 FORMAT_VERSION = 1
 METRIC_DEPTH_SCALE = 0.001  # uint16 millimetres -> metres
-_DIST_KEYS = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")  # OpenCV coefficient order
+DIST_KEYS = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")  # OpenCV coefficient order
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ class SceneFolder:
 def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path, what: str) -> Intrinsics:
     keys = ("fl_x", "fl_y", "cx", "cy", "w", "h")
     if all(k in d for k in keys):
-        dist = tuple(float(d.get(k, 0.0)) for k in _DIST_KEYS)
+        dist = tuple(float(d.get(k, 0.0)) for k in DIST_KEYS)
         if not any(dist):
             dist = None
         elif not any(dist[5:]):  # k4..k6 unused: the 4- or 5-coefficient OpenCV model
@@ -289,245 +288,14 @@ def _check_files(scene: SceneFolder) -> None:
                 raise InputError(p, f"{kind} is {dw}x{dh} but its colour image {f.image_path} is {w}x{h}")
 
 
-# ----------------------------------------------------------------------------------------- writing
+_WRITER_NAMES = ("SceneWriter", "update_scene", "write_transforms", "encode_depth", "scene_to_json")
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temporary name and rename; a full disk raises OSError before the rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.filename is None:  # a failed write() (e.g. a full disk) does not say which file
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def __getattr__(name: str) -> Any:
+    """``from devices.scene_folder import SceneWriter`` (and the other writer names) keeps working: they moved
+    to ``devices.scene_writer``, imported on first use (it imports this module, so not at the top)."""
+    if name in _WRITER_NAMES:
+        from devices import scene_writer
 
-
-def _encode_png(array: np.ndarray, what: str) -> bytes:
-    ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise ValueError(f"could not encode {what} as PNG")
-    return buf.tobytes()
-
-
-def _intrinsics_dict(intr: Intrinsics) -> dict[str, Any]:
-    d: dict[str, Any] = {"fl_x": intr.fx, "fl_y": intr.fy, "cx": intr.cx, "cy": intr.cy, "w": intr.width, "h": intr.height}
-    if intr.distortion:
-        coeffs = list(intr.distortion) + [0.0] * (8 - len(intr.distortion))
-        d["camera_model"] = "FULL_OPENCV" if any(coeffs[5:]) else "OPENCV"
-        d.update({k: float(v) for k, v in zip(_DIST_KEYS, coeffs)})
-    return d
-
-
-def scene_to_json(scene: SceneFolder) -> dict[str, Any]:
-    """The transforms.json document of ``scene`` (poses converted to OpenGL axes)."""
-    doc: dict[str, Any] = {"camera_model": "OPENCV"}
-    intrs = {f.intrinsics for f in scene.frames}
-    shared = len(intrs) == 1
-    if shared:
-        doc.update(_intrinsics_dict(scene.frames[0].intrinsics))
-    if scene.depth_kind is DepthKind.METRIC:
-        doc["depth_unit_scale_factor"] = METRIC_DEPTH_SCALE
-    frames = []
-    for f in scene.frames:
-        fd: dict[str, Any] = {"file_path": f.image_path}
-        if not shared:
-            fd.update(_intrinsics_dict(f.intrinsics))
-        if f.c2w is not None:
-            fd["transform_matrix"] = opencv_to_opengl(f.c2w).tolist()
-        if f.depth_path is not None:
-            fd["depth_file_path"] = f.depth_path
-            if scene.depth_kind is not DepthKind.METRIC:
-                fd["depth_unit_scale_factor"] = f.depth_scale
-        if f.confidence_path is not None:
-            fd["confidence_file_path"] = f.confidence_path
-        if f.timestamp is not None:
-            fd["timestamp"] = f.timestamp
-        if f.meta:
-            fd["sparsenerf"] = f.meta
-        frames.append(fd)
-    doc["frames"] = frames
-    names = [f.image_path for f in scene.frames]
-    if scene.train_ids or scene.test_ids:
-        doc["train_filenames"] = [names[i] for i in scene.train_ids]
-        doc["test_filenames"] = [names[i] for i in scene.test_ids]
-    ours: dict[str, Any] = {"version": FORMAT_VERSION, "sensor": scene.sensor, "depth_kind": scene.depth_kind.value}
-    if scene.ranking_window:
-        ours["ranking_window"] = list(scene.ranking_window)
-    if scene.extra:
-        ours["capture"] = scene.extra
-    doc["sparsenerf"] = ours
-    return doc
-
-
-def write_transforms(scene: SceneFolder, root: Path | None = None) -> None:
-    """Atomically (re)write ``transforms.json`` of ``scene`` in ``root`` (default ``scene.root``)."""
-    root = Path(root or scene.root)
-    text = json.dumps(scene_to_json(scene), indent=2)
-    _write_bytes(root / TRANSFORMS, text.encode())
-
-
-def update_scene(scene: SceneFolder, **changes: Any) -> SceneFolder:
-    """Return ``scene`` with ``changes`` (e.g. ``frames=``, ``train_ids=``) and rewrite its transforms.json atomically."""
-    new = replace(scene, **changes)
-    write_transforms(new)
-    return new
-
-
-class SceneWriter:
-    """Stream Frames into a new scene folder, atomically.
-
-    Everything is written into a hidden staging folder next to ``root``; ``commit()`` renames it to
-    ``root``. Leaving the ``with`` block by an exception discards the staging folder, unless
-    ``keep_partial`` is set (live capture: an unplugged sensor keeps every frame written so far).
-
-    Example::
-
-        with SceneWriter(out, sensor="virtual", ranking_window=(30, 30)) as writer:
-            for frame in source:
-                writer.add(frame)
-    """
-
-    def __init__(
-        self,
-        root: str | Path,
-        *,
-        sensor: str,
-        depth_kind: DepthKind = DepthKind.METRIC,
-        ranking_window: tuple[int, int] | None = None,
-        extra: dict[str, Any] | None = None,
-        overwrite: bool = False,
-        keep_partial: bool = False,
-        checkpoint_every: int = 25,
-    ):
-        self.root = Path(root)
-        for folder in (self.root, *self.root.parents):  # a file where a folder must go: mkdir says only "exists"
-            if folder.exists() and not folder.is_dir():
-                if folder == self.root:
-                    break  # an existing non-empty OUT: said below
-                raise InputError(folder, "is a file, not a folder")
-        if self.root.exists() and not overwrite and (not self.root.is_dir() or any(self.root.iterdir())):
-            raise InputError(self.root, "already exists and is not empty (pass --overwrite to replace it)")
-        self.keep_partial = keep_partial
-        self.checkpoint_every = checkpoint_every
-        self.staging = self.root.parent / f".{self.root.name}.partial-{os.getpid()}"
-        self.scene = SceneFolder(
-            root=self.staging, frames=[], depth_kind=depth_kind, sensor=sensor,
-            ranking_window=ranking_window, extra=dict(extra or {}),
-        )
-        self._closed = False
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        for sub in ("images", "depth"):
-            (self.staging / sub).mkdir(parents=True)
-
-    def __len__(self) -> int:
-        return len(self.scene.frames)
-
-    def add(self, frame: Frame, *, name: str | None = None) -> int:
-        """Write ``frame``'s files and list it; returns its index. The frame is listed only once all its files exist."""
-        if self._closed:
-            raise RuntimeError("SceneWriter is closed")
-        if frame.depth_kind is not self.scene.depth_kind and frame.depth is not None:
-            raise ValueError(f"frame depth kind {frame.depth_kind.value} != scene depth kind {self.scene.depth_kind.value}")
-        idx = len(self.scene.frames)
-        stem = name or f"{idx:06d}"
-        image_path = f"images/{stem}.png"
-        _write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
-        depth_path, scale = None, METRIC_DEPTH_SCALE
-        if frame.depth is not None:
-            depth_path = f"depth/{stem}.png"
-            raw, scale = encode_depth(frame.depth, frame.depth_kind)
-            _write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
-        conf_path = None
-        if frame.confidence is not None:
-            conf_path = f"confidence/{stem}.png"
-            (self.staging / "confidence").mkdir(exist_ok=True)
-            _write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
-        self.scene.frames.append(
-            SceneFrame(
-                image_path=image_path,
-                intrinsics=Intrinsics.from_K(frame.K, frame.width, frame.height, frame.distortion),
-                c2w=None if frame.c2w is None else np.asarray(frame.c2w, dtype=np.float64),
-                depth_path=depth_path,
-                confidence_path=conf_path,
-                depth_scale=scale,
-                timestamp=float(frame.timestamp),
-                meta=dict(frame.meta),
-            )
-        )
-        if self.checkpoint_every and len(self.scene.frames) % self.checkpoint_every == 0:
-            write_transforms(self.scene)  # a crash of the whole process still leaves a recoverable staging folder
-        return idx
-
-    def set_split(self, train_ids: list[int], test_ids: list[int]) -> None:
-        n = len(self.scene.frames)
-        bad = [i for i in [*train_ids, *test_ids] if not 0 <= i < n]
-        if bad:
-            raise ValueError(f"split indices {bad} out of range for {n} frames")
-        self.scene.train_ids, self.scene.test_ids = list(train_ids), list(test_ids)
-
-    def commit(self) -> SceneFolder:
-        """Write transforms.json and move the staging folder to ``root``. Returns the scene as read back."""
-        if self._closed:
-            raise RuntimeError("SceneWriter is closed")
-        if not self.scene.frames:
-            self.abort()
-            raise InputError(self.root, "no frames were written, so no scene was created")
-        write_transforms(self.scene)
-        old = None
-        if self.root.exists():
-            old = self.root.parent / f".{self.root.name}.old-{os.getpid()}"
-            os.replace(self.root, old)
-        os.replace(self.staging, self.root)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        self._closed = True
-        return read_scene(self.root, check_files=False)
-
-    def abort(self) -> None:
-        """Discard everything written so far."""
-        self._closed = True
-        shutil.rmtree(self.staging, ignore_errors=True)
-
-    def __enter__(self) -> SceneWriter:
-        return self
-
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
-        if self._closed:
-            return
-        if exc_type is None or (self.keep_partial and self.scene.frames):
-            try:
-                self.commit()  # live capture: an unplugged sensor keeps every frame written so far
-            except BaseException:
-                self.abort()  # e.g. the disk is full: leave nothing half-written behind
-                raise
-        else:
-            self.abort()
-
-
-def encode_depth(depth: np.ndarray, kind: DepthKind) -> tuple[np.ndarray, float]:
-    """Depth float32 [H, W] -> (uint16 [H, W], scale) such that ``uint16 * scale`` recovers it.
-
-    Metric depth is stored in millimetres (values past 65.535 m and non-finite values become 0).
-    Relative/inverse depth is scaled so its maximum uses the full 16-bit range.
-    """
-    d = np.asarray(depth, dtype=np.float32)
-    d = np.where(np.isfinite(d) & (d > 0), d, 0.0)
-    if kind is DepthKind.METRIC:
-        scale = METRIC_DEPTH_SCALE
-    else:
-        peak = float(d.max()) if d.size else 0.0
-        scale = peak / 65535.0 if peak > 0 else 1.0
-    q = np.round(d / scale)
-    q[q > 65535] = 0  # out of range is unknown, never clipped to a wrong value
-    return q.astype(np.uint16), scale
+        return getattr(scene_writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from devices.frame import DepthKind, Frame
-from devices.scene_folder import SceneWriter
+from devices.scene_writer import SceneWriter
 
 W, H = 24, 18
 """Image size of the test scene."""

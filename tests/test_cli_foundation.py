@@ -77,12 +77,12 @@ class TestCaptureVirtual:
         assert (out / "keep.txt").read_text() == "mine"
 
     def test_full_disk_is_one_line_error_and_no_scene(self, tmp_path, monkeypatch, capsys):
-        import devices.scene_folder as sf
+        import devices.scene_writer as sw
 
         def full_disk(path, data):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-        monkeypatch.setattr(sf, "_write_bytes", full_disk)
+        monkeypatch.setattr(sw, "_write_bytes", full_disk)
         assert main(["capture", "virtual", str(tmp_path / "scene"), "--frames", "3"]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert "No space left on device" in err[-1] and err[-1].startswith("error: ")

@@ -18,7 +18,8 @@ from devices.frame import DepthKind, Frame
 from devices.mono_depth.dpt import DPT_HYBRID, DPTConfig, DPTHybrid
 from devices.mono_depth.estimate import MonoDepth, add_mono_depth, network_size, prepare
 from devices.mono_depth.weights import config_from_state_dict, load_dpt
-from devices.scene_folder import SceneWriter, read_scene
+from devices.scene_folder import read_scene
+from devices.scene_writer import SceneWriter
 from tests.conftest import shared_path
 
 # Same architecture, tiny sizes (GroupNorm needs channel counts that are multiples of 32).

@@ -20,7 +20,8 @@ from devices.poses import (
     umeyama_alignment,
 )
 from devices.poses.io import read_intrinsic_json, read_rgbd_folder, read_trajectory_log
-from devices.scene_folder import SceneWriter, read_scene
+from devices.scene_folder import read_scene
+from devices.scene_writer import SceneWriter
 from tests.conftest import shared_path
 
 ICL = ("open3d_rgbd", "RGBD_SYNTHETIC_ICL-NUIM")

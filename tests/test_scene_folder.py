@@ -10,11 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-import devices.scene_folder as sf
+import devices.scene_writer as sw
 from devices.axes import opencv_to_opengl
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame
-from devices.scene_folder import SceneWriter, encode_depth, read_scene
+from devices.scene_folder import read_scene
+from devices.scene_writer import SceneWriter, encode_depth
 
 W, H = 32, 24
 
@@ -248,7 +249,7 @@ class TestAtomicWriter:
     @pytest.mark.parametrize("keep_partial", [False, True])
     @pytest.mark.parametrize("fail_after", [0, 3])
     def test_full_disk_leaves_no_scene(self, tmp_path, monkeypatch, keep_partial, fail_after):
-        real, calls = sf._write_bytes, []
+        real, calls = sw._write_bytes, []
 
         def full_disk(path, data):
             calls.append(path)
@@ -256,7 +257,7 @@ class TestAtomicWriter:
                 raise OSError(errno.ENOSPC, "No space left on device", str(path))
             real(path, data)
 
-        monkeypatch.setattr(sf, "_write_bytes", full_disk)
+        monkeypatch.setattr(sw, "_write_bytes", full_disk)
         with pytest.raises(OSError) as info, SceneWriter(tmp_path / "s", sensor="test", keep_partial=keep_partial) as w:
             for i in range(3):
                 w.add(make_frame(i))

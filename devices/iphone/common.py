@@ -20,7 +20,8 @@ from devices.errors import InputError
 from devices.frame import DepthKind, Frame, check_shape
 from devices.importers.registry import ImportOptions, ProgressFn
 from devices.iphone.upsample import UpsampleConfig, upsample_depth, upsample_nearest
-from devices.scene_folder import SceneFolder, SceneWriter
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import SceneWriter
 
 SENSOR = "iphone"
 RANKING_WINDOW = (30, 30)  # SparseNeRF's window for the NVS-RGBD iPhone scenes (sparsenerf.md)

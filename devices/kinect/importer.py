@@ -11,7 +11,8 @@ import math
 from pathlib import Path
 
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
-from devices.scene_folder import SceneFolder, update_scene
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import update_scene
 
 log = logging.getLogger(__name__)
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"

@@ -19,7 +19,8 @@ import numpy as np
 
 from devices.errors import InputError
 from devices.frame import DepthKind
-from devices.scene_folder import SceneFolder, encode_depth, read_scene, update_scene
+from devices.scene_folder import SceneFolder, read_scene
+from devices.scene_writer import encode_depth, update_scene
 
 NET_SIZE = 384
 MULTIPLE = 32

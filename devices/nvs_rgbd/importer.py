@@ -19,7 +19,8 @@ from devices.errors import InputError
 from devices.frame import DepthKind, Frame
 from devices.llff_format import DEPTH_DIR, LLFFScene, llff_holdout_split, read_llff_scene
 from devices.nvs_rgbd.sensors import SensorProfile, sensor_from_files, sensor_from_path
-from devices.scene_folder import SceneFolder, SceneWriter
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import SceneWriter
 
 LLFF_FACTOR = 8  # the original trains LLFF at 1/8 resolution
 LLFF_WINDOW = (30, 30)  # the authors' LLFF ranking window for most scenes

@@ -16,7 +16,8 @@ from devices.poses.geometry import rigid_inverse, rotation_angle
 from devices.poses.graph import LoopClosure, close_loops, optimise
 from devices.poses.report import FrameQuality, PoseResult
 from devices.poses.tracking import Tracking, track
-from devices.scene_folder import TRANSFORMS, SceneFolder, read_scene, update_scene
+from devices.scene_folder import TRANSFORMS, SceneFolder, read_scene
+from devices.scene_writer import update_scene
 
 ProgressFn = Callable[[int, int | None], None]
 """progress(done, total): called as frames are processed (the importers' convention)."""

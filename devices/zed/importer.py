@@ -8,7 +8,8 @@ import numpy as np
 
 from devices.capture import spread_split
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
-from devices.scene_folder import SceneFolder, SceneWriter
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import SceneWriter
 from devices.zed.source import ZedConfig, ZedSource
 
 SUFFIXES = (".svo", ".svo2")

@@ -125,7 +125,7 @@ def test_a_capture_without_poses_gets_them_from_the_depth(studio, qtbot, tmp_pat
     from dataclasses import replace
 
     from devices.capture import record
-    from devices.scene_folder import update_scene
+    from devices.scene_writer import update_scene
     from devices.virtual import VirtualSensor, VirtualSensorConfig
 
     with VirtualSensor(VirtualSensorConfig(width=160, height=120, num_frames=8, fps=7.5)) as source:

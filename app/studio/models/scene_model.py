@@ -8,7 +8,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.scene_io import PoseWorker, SceneData, SceneLoadWorker
-from devices.scene_folder import update_scene
+from devices.scene_writer import update_scene
 
 
 class SceneModel(QObject):
