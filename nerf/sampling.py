@@ -27,7 +27,7 @@ def stratified_edges(
         t: [R, S + 1] sorted bin edges; without jitter t[:, 0] = near and t[:, -1] = far.
     """
     steps = torch.linspace(0.0, 1.0, num_samples + 1, device=near.device, dtype=near.dtype)
-    t = near + (far - near) * steps  # [R, S + 1]
+    t = near * (1 - steps) + far * steps  # [R, S + 1], Mip-NeRF's form (exact near and far at the ends)
     if randomized:
         mids = 0.5 * (t[:, 1:] + t[:, :-1])
         upper = torch.cat([mids, t[:, -1:]], dim=-1)

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from nerf.sampling import stratified_edges  # noqa: F401 - shared with the fast field; mipnerf.py calls it here
+
 
 def conical_frustum_gaussian(
     t0: torch.Tensor,  # [R, S]
@@ -106,25 +108,6 @@ def pos_enc(x: torch.Tensor, min_deg: int, max_deg: int, append_identity: bool =
     xb = (x[..., None, :] * scales[:, None]).reshape(x.shape[:-1] + (-1,))
     four = torch.sin(torch.cat([xb, xb + 0.5 * math.pi], dim=-1))
     return torch.cat([x, four], dim=-1) if append_identity else four
-
-
-def stratified_edges(
-    near: torch.Tensor,  # [R, 1]
-    far: torch.Tensor,  # [R, 1]
-    num_samples: int,
-    randomized: bool,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """S + 1 interval edges per ray, linear in t, jittered within their strata when randomized: [R, S + 1]."""
-    u = torch.linspace(0.0, 1.0, num_samples + 1, device=near.device, dtype=near.dtype)
-    t = near * (1 - u) + far * u
-    if randomized:
-        mids = 0.5 * (t[:, 1:] + t[:, :-1])
-        upper = torch.cat([mids, t[:, -1:]], dim=-1)
-        lower = torch.cat([t[:, :1], mids], dim=-1)
-        rand = torch.rand(t.shape, device=t.device, dtype=t.dtype, generator=generator)
-        t = lower + (upper - lower) * rand
-    return t
 
 
 def sample_pdf(
