@@ -84,8 +84,13 @@ def record(
                 on_frame(idx, frame)
             if max_frames is not None and len(writer) >= max_frames:
                 break
-        frames = writer.scene.frames
-        if len(frames) >= 2 and all(f.c2w is not None for f in frames):
-            train, test = spread_split(np.stack([f.c2w[:3, 3] for f in frames]), train_views)
-            writer.set_split(train, test)
-        return writer.commit()
+        return commit_with_split(writer, train_views)
+
+
+def commit_with_split(writer: SceneWriter, train_views: int) -> SceneFolder:
+    """``writer.commit()``, after choosing the few-shot split (``spread_split``) when every frame has a pose
+    and there are at least 2; otherwise the scene is written without a split."""
+    frames = writer.scene.frames
+    if len(frames) >= 2 and all(f.c2w is not None for f in frames):
+        writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in frames]), train_views))
+    return writer.commit()

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from devices.axes import is_rigid, opengl_to_opencv
-from devices.capture import spread_split
+from devices.capture import commit_with_split
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame, check_shape
 from devices.importers.registry import ImportOptions, ProgressFn
@@ -131,7 +132,14 @@ def write_import(
             writer.add(frame)
             if progress is not None:
                 progress(len(writer), total)
-        kept = writer.scene.frames
-        if len(kept) >= 2 and all(f.c2w is not None for f in kept):
-            writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in kept]), options.train_views))
-        return writer.commit()
+        return commit_with_split(writer, options.train_views)
+
+
+def read_png_channel(path: Path, dtype: type) -> np.ndarray:
+    """A single-channel PNG of ``dtype`` (uint16 depth in mm, uint8 confidence) [H, W]; InputError otherwise."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(path, "missing or not a readable PNG")
+    if img.ndim != 2 or img.dtype != dtype:
+        raise InputError(path, f"must be a single-channel {np.dtype(dtype).name} PNG, got {img.dtype} {img.shape}")
+    return img

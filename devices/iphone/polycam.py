@@ -23,7 +23,14 @@ from devices.axes import opengl_to_opencv
 from devices.errors import InputError
 from devices.frame import Frame
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
-from devices.iphone.common import IphoneConfig, check_aspect, check_pose, depth_frame, write_import
+from devices.iphone.common import (
+    IphoneConfig,
+    check_aspect,
+    check_pose,
+    depth_frame,
+    read_png_channel,
+    write_import,
+)
 from devices.iphone.upsample import scale_intrinsics
 from devices.scene_folder import SceneFolder
 
@@ -89,15 +96,6 @@ def _dirs(kf: Path, config: PolycamConfig) -> tuple[Path, Path]:
     return kf / "images", kf / "cameras"
 
 
-def _read_png(path: Path, dtype: type) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError(path, "missing or not a readable PNG")
-    if img.ndim != 2 or img.dtype != dtype:
-        raise InputError(path, f"must be a single-channel {np.dtype(dtype).name} PNG, got {img.dtype} {img.shape}")
-    return img
-
-
 def _frame(kf: Path, image: Path, cam: PolycamCamera, k: int, config: IphoneConfig) -> Frame:
     bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -107,12 +105,12 @@ def _frame(kf: Path, image: Path, cam: PolycamCamera, k: int, config: IphoneConf
     check_aspect(size, cam.size, image)
     K = scale_intrinsics(cam.K, cam.size, size) if size != cam.size else cam.K
     depth_path = kf / "depth" / f"{image.stem}.png"
-    depth_mm = _read_png(depth_path, np.uint16)
+    depth_mm = read_png_channel(depth_path, np.uint16)
     check_aspect((depth_mm.shape[1], depth_mm.shape[0]), size, depth_path)
     conf_path = kf / "confidence" / f"{image.stem}.png"
     conf = None
     if conf_path.exists():
-        conf = confidence_levels(_read_png(conf_path, np.uint8))
+        conf = confidence_levels(read_png_channel(conf_path, np.uint8))
         if conf.shape != depth_mm.shape:
             raise InputError(conf_path, f"is {conf.shape[1]}x{conf.shape[0]}, its depth map is "
                                         f"{depth_mm.shape[1]}x{depth_mm.shape[0]}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from devices.errors import InputError
@@ -34,6 +33,7 @@ from devices.iphone.common import (
     check_pose,
     depth_frame,
     quat_to_matrix,
+    read_png_channel,
     write_import,
 )
 from devices.scene_folder import SceneFolder
@@ -95,15 +95,6 @@ def _decode_video(path: Path) -> Iterator[np.ndarray]:
             raise InputError(path, f"is corrupt ({exc})") from None
 
 
-def _read_png(path: Path, dtype: type) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError(path, "missing or not a readable PNG")
-    if img.ndim != 2 or img.dtype != dtype:
-        raise InputError(path, f"must be a single-channel {np.dtype(dtype).name} PNG, got {img.dtype} {img.shape}")
-    return img
-
-
 def _check_principal_point(K: np.ndarray, rgb: np.ndarray, where: Path) -> None:
     """InputError when the principal point lies outside the video frame (a matrix of another resolution)."""
     h, w = rgb.shape[:2]
@@ -124,7 +115,7 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
             raise InputError(root / "rgb.mp4", f"ends before frame {i} (depth/ has {len(ids)} frames)")
         if i % every:
             continue
-        depth_mm = _read_png(root / "depth" / f"{i:06d}.png", np.uint16)
+        depth_mm = read_png_channel(root / "depth" / f"{i:06d}.png", np.uint16)
         size = (depth_mm.shape[1], depth_mm.shape[0])
         if depth_size is None:
             _check_principal_point(K, rgb, root / "camera_matrix.csv")
@@ -134,7 +125,7 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
             raise InputError(root / "depth" / f"{i:06d}.png", f"is {size[0]}x{size[1]}, the first depth "
                                                                f"map is {depth_size[0]}x{depth_size[1]}")
         conf_path = root / "confidence" / f"{i:06d}.png"
-        conf = _read_png(conf_path, np.uint8) if conf_path.exists() else None
+        conf = read_png_channel(conf_path, np.uint8) if conf_path.exists() else None
         if conf is not None and conf.shape != depth_mm.shape:
             raise InputError(conf_path, f"is {conf.shape[1]}x{conf.shape[0]}, its depth map is {size[0]}x{size[1]}")
         row = odo[i]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from devices.capture import spread_split
+from devices.capture import commit_with_split
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
 from devices.scene_folder import SceneFolder
 from devices.scene_writer import SceneWriter
@@ -37,10 +35,7 @@ def import_svo(
                 writer.add(frame)
                 if progress is not None:
                     progress(len(writer), total)
-            kept = writer.scene.frames
-            if len(kept) >= 2 and all(f.c2w is not None for f in kept):
-                writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in kept]), options.train_views))
-            return writer.commit()
+            return commit_with_split(writer, options.train_views)
 
 
 def detect(path: Path) -> bool:
