@@ -60,6 +60,8 @@ class StepStats:
     seconds: float
 
 
+HELDOUT_SEED = 1234
+"""Seed of the fixed pixel subsample the held-out PSNR is measured on."""
 SMOOTH_WEIGHTS = {"dtu": 0.1}
 """Weight of the depth-smoothness term per data set (SparseNeRF keeps RegNeRF's term on DTU only)."""
 
@@ -310,7 +312,7 @@ class Trainer:
                 return None
             view = s.test_ids[0]
         n = rays or self._config.eval_rays
-        rng = np.random.default_rng(1234)  # the same pixels every time, independent of the training RNG
+        rng = np.random.default_rng(HELDOUT_SEED)  # the same pixels every time, independent of the training RNG
         ys, xs = rng.integers(s.height, size=n), rng.integers(s.width, size=n)
         self.field.eval()
         out = self.field(self.rays.view(view, ys, xs), train=False)
@@ -343,6 +345,7 @@ class Trainer:
             "field": self.field.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "sampler": self.sampler.state_dict(),
+            "smooth_rng": self._smooth_rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
@@ -353,6 +356,8 @@ class Trainer:
         self._build_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
         self.sampler.load_state_dict(state["sampler"])
+        if "smooth_rng" in state:
+            self._smooth_rng.bit_generator.state = state["smooth_rng"]
         torch.set_rng_state(state["torch_rng"].cpu())
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
