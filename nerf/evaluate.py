@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -18,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.errors import InputError
 from devices.frame import DepthKind
 from nerf import metrics
+from nerf.atomic import replace_when_done
 from nerf.lpips import LPIPS
 from nerf.scene import Scene
 from nerf.types import Camera, RenderResult
@@ -181,12 +180,5 @@ def _view_metrics(scene: Scene, i: int, result: RenderResult, lpips: LPIPS | Non
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file + rename (InputError when it cannot be written)."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with replace_when_done(path, path.with_name(f".{path.name}.partial"), "cannot be written") as tmp:
         tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(path, f"cannot be written ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -6,7 +6,6 @@ interrupt never leaves a partial video behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from devices.errors import InputError
+from nerf.atomic import replace_when_done
 from nerf.colormap import colorize, robust_range
 from nerf.types import Camera, RenderResult
 
@@ -72,7 +72,7 @@ def render_video(
         raise InputError(out.parent, "folder does not exist")
     tmp = out.with_name(f".{out.name}.partial.mp4")
     depth_range, size = None, None
-    try:
+    with replace_when_done(out, tmp, "cannot write the video"):
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = None
             for k, cam in enumerate(cameras):
@@ -89,12 +89,6 @@ def render_video(
                     on_frame(k + 1, len(cameras))
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InputError(out, f"cannot write the video ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return VideoInfo(out, len(cameras), size[0], size[1], fps)
 
 
