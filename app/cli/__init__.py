@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="sparsenerf",
         description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
         args=argv,
-        config=(tyro.conf.OmitArgPrefixes,),
+        config=(tyro.conf.OmitArgPrefixes, tyro.conf.FlagCreatePairsOff),  # --overwrite, not --no-overwrite too
     )
     try:
         result = command.run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 
@@ -15,7 +15,7 @@ from app.cli.groups import subcommand_group
 class CaptureVirtual:
     """Record the built-in virtual RGB-D sensor (no hardware needed) into a scene folder."""
 
-    out: tyro.conf.Positional[Path]
+    out: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="OUT")]
     """Scene folder to create."""
     frames: int = 60
     """Number of frames to record."""
@@ -54,7 +54,7 @@ class CaptureZed:
     """Record a ZED 2 (live, or replay an .svo/.svo2 with --svo) into a scene folder: left image, depth in
     metres and the SDK's positional-tracking poses. Needs the ZED SDK and its pyzed.sl (get_python_api.py)."""
 
-    out: tyro.conf.Positional[Path]
+    out: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="OUT")]
     """Scene folder to create."""
     frames: int = 300
     """Stop after this many written frames (a recording also stops at its end)."""
@@ -96,7 +96,7 @@ class CaptureKinect:
     semantics), undistorted to a pinhole camera; poses by RGB-D odometry afterwards. Needs pyk4a and
     Microsoft's libk4a 1.4. Unplugging the device keeps every frame written so far."""
 
-    out: tyro.conf.Positional[Path]
+    out: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="OUT")]
     """Scene folder to create."""
     device: int = 0
     """Index of the device (0 = the first one connected)."""

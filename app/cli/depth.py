@@ -18,7 +18,7 @@ class Depth:
     https://github.com/isl-org/MiDaS/releases/tag/v3 (nothing is downloaded by this command).
     """
 
-    scene: tyro.conf.Positional[Path]
+    scene: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="SCENE")]
     """Scene folder (from `sparsenerf import` or `sparsenerf capture`)."""
     weights: Path
     """DPT-Hybrid weights file, e.g. dpt_hybrid-midas-501f0c75.pt."""

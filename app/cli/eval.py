@@ -14,8 +14,10 @@ class Eval:
     """Evaluate a training run: PSNR, SSIM, LPIPS (when its weights are on disk), masked variants and depth
     error where the scene allows, per view and averaged. Renders at the training resolution.
 
-    LPIPS needs two local files in one folder (nothing is downloaded): torchvision's VGG16 weights
-    (vgg16-*.pth) and the LPIPS linear layers (vgg.pth). Without them LPIPS is reported as unavailable.
+    LPIPS needs two local files in one folder (nothing is downloaded): torchvision's VGG16 weights (vgg16-*.pth)
+    and the LPIPS linear layers (vgg.pth). Without them LPIPS is reported as unavailable.
+
+    Example: `sparsenerf eval runs/desk --json runs/desk/eval.json`.
     """
 
     run_dir: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="RUN")]

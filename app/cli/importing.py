@@ -13,13 +13,17 @@ import tyro
 class Import:
     """Import a recording or capture into a scene folder; the format is detected from PATH.
 
-    Run `sparsenerf import --help` for the options; the supported formats are listed in the
-    README and in the error for an unknown format.
+    Formats: Azure Kinect .mkv (no SDK needed), ZED .svo/.svo2 (needs the ZED SDK), Record3D .r3d,
+    a Stray Scanner or Polycam raw-export folder, an NVS-RGBD or LLFF scene (poses_bounds.npy).
+    Sources without poses (the Kinect) get them by RGB-D odometry unless --no-poses.
+
+    Examples: `sparsenerf import recording.mkv scenes/desk --every 3`,
+    `sparsenerf import capture.r3d scenes/kitchen`.
     """
 
-    path: tyro.conf.Positional[Path]
+    path: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="PATH")]
     """Recording file or capture folder to import."""
-    out: tyro.conf.Positional[Path]
+    out: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="OUT")]
     """Scene folder to create."""
     every: int = 1
     """Keep one frame in EVERY."""

@@ -19,7 +19,7 @@ class Poses:
     Frames that cannot be registered stay in the scene without a pose, flagged in their metadata.
     """
 
-    scene: tyro.conf.Positional[Path]
+    scene: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="SCENE")]
     """Scene folder (transforms.json, images/, depth/ in millimetres)."""
     keyframes_only: bool = False
     """List only the keyframes in transforms.json (the other images stay on disk)."""

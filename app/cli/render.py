@@ -16,6 +16,8 @@ class Render:
 
     Paths: spiral (the original LLFF/RegNeRF spiral around the average camera), interp (a smooth loop
     through the training views), orbit (a circle around the point the training views look at).
+
+    Example: `sparsenerf render runs/desk --path interp --out desk.mp4 --frames 90 --width 480`.
     """
 
     run_dir: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="RUN")]

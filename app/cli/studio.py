@@ -18,7 +18,7 @@ class Studio:
     export), or a recording any importer understands (imports it first).
     """
 
-    path: tyro.conf.Positional[Optional[Path]] = None
+    path: Annotated[tyro.conf.Positional[Optional[Path]], tyro.conf.arg(metavar="[PATH]")] = None
     """Scene folder, training run or recording to open."""
     virtual: bool = False
     """Start with the built-in virtual sensor streaming on the Capture tab (no hardware needed)."""

@@ -19,9 +19,12 @@ class Train:
     SCENE may be a scene folder (transforms.json), a DTU scan (cameras.npz, IDR/MonoSDF form) or an
     LLFF / NVS-RGBD folder (poses_bounds.npy). The run folder gets run.json, checkpoints/latest.pt
     and metrics.jsonl; Ctrl-C stops cleanly and saves a checkpoint. Continue a run with --resume.
+
+    Examples: `sparsenerf train scenes/desk --out runs/desk --minutes 5` (the fast field on a CPU);
+    `sparsenerf train dtu_scan24 --out runs/scan24 --field mipnerf --preset faithful` (for a GPU).
     """
 
-    scene: tyro.conf.Positional[Path]
+    scene: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="SCENE")]
     """Scene to train on (any supported layout)."""
     out: Path
     """Run folder to create (checkpoints, metrics, run.json)."""

@@ -40,7 +40,7 @@ class PoseConfig:
     sharpness_window: int = 5
     """Neighbours (frames back from the candidate, already tracked) considered when replacing a blurry keyframe."""
     loop_closure: bool = True
-    """Look for loop-closure edges between non-adjacent keyframes that overlap."""
+    """Look for loop-closure edges between non-adjacent keyframes that overlap (--no-loop-closure: odometry only)."""
     loop_max_distance: float = 1.0
     """Keyframes whose camera centres are farther apart than this (metres) are not loop candidates."""
     loop_max_angle: float = 45.0
