@@ -249,11 +249,19 @@ class SceneWriter:
         if exc_type is None or (self.keep_partial and self.scene.frames):
             try:
                 self.commit()  # live capture: an unplugged sensor keeps every frame written so far
-            except BaseException:
+            except BaseException as failure:
                 self.abort()  # e.g. the disk is full: leave nothing half-written behind
+                self._raise_for_root(failure)
                 raise
         else:
             self.abort()
+            self._raise_for_root(exc)
+
+    def _raise_for_root(self, exc: BaseException | None) -> None:
+        """An OSError about a file in the (now deleted) staging folder is re-raised naming ``root``, the
+        folder the user asked for, rather than a hidden path that no longer exists."""
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename).startswith(str(self.staging)):
+            raise OSError(exc.errno, exc.strerror, str(self.root)) from exc
 
 
 def encode_depth(depth: np.ndarray, kind: DepthKind) -> tuple[np.ndarray, float]:
