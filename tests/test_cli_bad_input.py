@@ -386,3 +386,10 @@ def test_import_on_a_full_disk_leaves_no_scene(tmp_path, capsys, monkeypatch, go
     line = one_error_line(capsys, "import", source, out, status=1)
     assert line == f"error: {out}: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llff"]
+
+
+def test_train_with_an_unknown_llff_split(tmp_path, capsys, good_scene):
+    source = llff_from(good_scene, tmp_path / "llff")
+    line = one_error_line(capsys, "train", source, "--out", tmp_path / "run", "--split", "threeview")
+    assert line == f"error: {source}: unknown split 'threeview' for an LLFF / NVS-RGBD scene (expected e.g. 3view)"
+    assert not (tmp_path / "run").exists()

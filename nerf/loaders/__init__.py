@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from devices.errors import InputError
@@ -50,7 +51,17 @@ def load_scene(path: str | Path, *, split: str | None = None, downscale: int | N
     else:
         from nerf.loaders.llff import load_llff
 
-        n_train = int(split[:-4]) if split and split.endswith("view") else 3
+        n_train = _llff_train_views(path, split)
         scene = load_llff(path, factor=downscale, n_train=n_train)
     scene.extra["load_args"] = {"path": str(path.resolve()), "split": split, "downscale": downscale}
     return scene
+
+
+def _llff_train_views(path: Path, split: str | None) -> int:
+    """N of an LLFF / NVS-RGBD split "Nview" (default 3); InputError for anything else."""
+    if split is None:
+        return 3
+    m = re.fullmatch(r"([1-9]\d*)view", split)
+    if m is None:
+        raise InputError(path, f"unknown split {split!r} for an LLFF / NVS-RGBD scene (expected e.g. 3view)")
+    return int(m.group(1))
