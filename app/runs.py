@@ -28,7 +28,7 @@ def load_run_checked(run_dir: str | Path) -> Any:
     check_run_folder(run_dir)
     try:
         return Trainer.resume(run_dir)
-    except (RuntimeError, KeyError) as exc:
+    except (RuntimeError, KeyError, ValueError) as exc:  # ValueError: torch's optimizer state does not fit
         raise InputError(run_dir / CHECKPOINT, incompatible_checkpoint_problem(exc)) from None
 
 
@@ -41,7 +41,10 @@ def check_run_folder(run_dir: Path) -> None:
     from nerf.run_dir import CHECKPOINT, RUN_JSON, read_run_json
 
     source, _ = read_run_json(run_dir)
-    if source is not None and not Path(source.path).exists():
+    if source is None:
+        raise InputError(run_dir / RUN_JSON, "does not say where its scene is (trained on a scene built in memory); "
+                                             "load it from Python with nerf.trainer.load_run(run, scene=...)")
+    if not Path(source.path).exists():
         raise InputError(run_dir / RUN_JSON, f"the scene it was trained on, {source.path}, no longer exists "
                                              "(moved or deleted?)")
     if not (run_dir / CHECKPOINT).is_file():

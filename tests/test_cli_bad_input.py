@@ -393,3 +393,22 @@ def test_train_with_an_unknown_llff_split(tmp_path, capsys, good_scene):
     line = one_error_line(capsys, "train", source, "--out", tmp_path / "run", "--split", "threeview")
     assert line == f"error: {source}: unknown split 'threeview' for an LLFF / NVS-RGBD scene (expected e.g. 3view)"
     assert not (tmp_path / "run").exists()
+
+
+def test_run_whose_optimizer_state_does_not_fit(tmp_path, capsys, trained_run):
+    """An older layout with other parameter groups: torch's optimizer refuses it with a ValueError."""
+    run = copy_run(trained_run, tmp_path / "run")
+    state = torch.load(run / CHECKPOINT, weights_only=False)
+    state["optimizer"]["param_groups"] = state["optimizer"]["param_groups"][:1]
+    torch.save(state, run / CHECKPOINT)
+    line = one_error_line(capsys, "eval", run)
+    assert line.startswith(f"error: {run / CHECKPOINT}: was saved by an older, incompatible version")
+
+
+def test_run_json_without_a_scene(tmp_path, capsys, trained_run):
+    run = copy_run(trained_run, tmp_path / "run")
+    doc = json.loads((run / "run.json").read_text())
+    doc["scene"] = None
+    (run / "run.json").write_text(json.dumps(doc))
+    assert one_error_line(capsys, "render", run, "--out", tmp_path / "v.mp4").startswith(
+        f"error: {run / 'run.json'}: does not say where its scene is")
