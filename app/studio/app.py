@@ -53,10 +53,14 @@ def warm_imports() -> None:
 
 def run_studio(path: Path | None = None, virtual: bool = False, workspace: Path | None = None) -> int:
     """Open the window and run the Qt event loop until it closes; returns the exit status."""
+    from PyQt6.QtGui import QIcon
     from PyQt6.QtWidgets import QApplication
+
+    from resources import resource_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SparseNeRF Studio")
+    app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
     window = make_window(path, virtual, workspace)
     window.show()
     return int(app.exec())
