@@ -31,6 +31,7 @@ class TestTrilinear:
 
 
 def _field(**kw) -> FastField:
+    kw.setdefault("depth_mode", "normalised")  # the reference below computes the original's expected depth
     cfg = FastFieldConfig(resolution_schedule=((0, 12),), background="black", tv_density=0.0, tv_color=0.0, **kw)
     torch.manual_seed(0)
     field = FastField(cfg, torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
@@ -86,6 +87,17 @@ class TestFastRenderer:
         (rgb_ref.sum() + depth_ref.sum()).backward()
         torch.testing.assert_close(g_fast[0], field.density.grad, atol=1e-4, rtol=1e-3)
         torch.testing.assert_close(g_fast[1], field.color.grad, atol=1e-4, rtol=1e-3)
+
+
+class TestDepthModes:
+    def test_far_background_counts_the_transparent_part_as_far(self):
+        # bins [1, 2], [2, 3], [3, 4] (mids 1.5, 2.5, 3.5); half the ray's weight in the first bin
+        edges = torch.tensor([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])
+        weights = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        far_bg = _field(depth_mode="far_background")._depth(weights, edges)
+        torch.testing.assert_close(far_bg, torch.tensor([0.5 * 1.5 + 0.5 * 4.0, 4.0]))
+        normalised = _field(depth_mode="normalised")._depth(weights, edges)
+        torch.testing.assert_close(normalised, torch.tensor([1.5, 4.0]))  # faint or not, the first bin's depth
 
 
 class TestCoarseToFine:
