@@ -8,8 +8,9 @@ a threshold, a few per ray once the geometry has formed. The occupancy grid is t
 density grid itself (no network queries), refreshed in ``before_step``; resolution grows
 coarse-to-fine on a step schedule, so the first minute already gives a blurry but recognisable view.
 
-Samples span [near, far] of each ray (stratified, ``samples_per_ray`` bins) so the expected depth
-is the original's; samples outside the scene box or in empty cells get density 0.
+Samples span [near, far] of each ray (stratified, ``samples_per_ray`` bins); samples outside the scene
+box or in empty cells get density 0. The depth the ranking prior sees counts a ray's transparent part
+as lying at ``far`` (``depth_mode``; the original's normalised expected depth is the other option).
 """
 
 from __future__ import annotations
