@@ -36,6 +36,8 @@ class Demo:
     """Training budget in minutes (headless)."""
     video_frames: int = 36
     """Frames of the demo video (headless), rendered along a loop through the training views."""
+    video_width: int = 320
+    """Width in pixels of each half (RGB | depth) of the demo video (headless)."""
 
     def run(self) -> int:
         if not self.headless and not has_display():
@@ -45,11 +47,12 @@ class Demo:
             from app.cli.studio import open_studio
 
             return open_studio(None, virtual=True)
-        return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes, video_frames=self.video_frames)
+        return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes,
+                                 video_frames=self.video_frames, video_width=self.video_width)
 
 
 def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: int = 36,
-                      video_width: int = 128) -> int:
+                      video_width: int = 320) -> int:
     """Virtual capture into OUT/scene, train the fast field into OUT/run, render OUT/demo.mp4."""
     from app.cli.capture import CaptureVirtual
     from app.cli.render import Render
