@@ -99,6 +99,17 @@ class TestDepthModes:
         normalised = _field(depth_mode="normalised")._depth(weights, edges)
         torch.testing.assert_close(normalised, torch.tensor([1.5, 4.0]))  # faint or not, the first bin's depth
 
+    def test_renders_show_the_normalised_depth_whatever_the_training_depth_mode(self):
+        rays = _rays()
+        shown = {}
+        for mode in ("far_background", "normalised"):
+            field = _field(depth_mode=mode).eval()
+            field.before_step(0)
+            with torch.no_grad():
+                shown[mode] = field(rays, train=False).depth
+        assert torch.any(shown["normalised"] < 4.0)  # some rays hit the blob
+        torch.testing.assert_close(shown["far_background"], shown["normalised"])
+
 
 class TestCoarseToFine:
     def test_upsampling_keeps_a_linear_field(self):

@@ -65,7 +65,8 @@ class FastFieldConfig:
     depth_mode: str = "far_background"
     """Depth the ranking prior (and the rendered depth) uses: "far_background" = sum(w t) + (1 - sum(w)) * far,
     the transparent part of a ray counts as far, so faint fog cannot reorder it (+1 dB held-out on DTU);
-    "normalised" = the original's sum(w t) / sum(w), which the mipnerf field keeps."""
+    "normalised" = the original's sum(w t) / sum(w), which the mipnerf field keeps. Only training uses this
+    setting: renders (preview, eval, video) always show the normalised depth."""
     tv_fraction: float = 1.0
     """Fraction of voxels (a random block) the TV terms see per step."""
     lr_density: float = 0.3
@@ -262,7 +263,9 @@ class FastField(Field):
         bg = self._background(rays.viewdirs)
         out = FieldOutput(
             rgb=composite_rgb(weights, rgb, background=bg),
-            depth=self._depth(weights, edges),
+            # The losses see ``depth_mode``; views shown, evaluated and exported keep the original's
+            # normalised depth, which stays readable while the field is still semi-transparent.
+            depth=self._depth(weights, edges) if train else expected_depth(weights, edges),
             acc=accumulated_opacity(weights),
         )
         if train:
