@@ -97,8 +97,8 @@ def test_render_command_bad_run_is_an_error_line(tmp_path, capsys):
 def test_headless_demo_trains_and_writes_a_video(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", "--headless", "--out", str(out), "--frames", "4", "--minutes", "0.02",
-                 "--video-frames", "3"]) == 0
+                 "--video-frames", "3", "--video-width", "96"]) == 0
     assert (out / "run" / "checkpoints" / "latest.pt").is_file()
     with av.open(str(out / "demo.mp4")) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames) == 3 and frames[0].shape[1] == 2 * 128
+    assert len(frames) == 3 and frames[0].shape[1] == 2 * 96  # RGB | depth, each --video-width wide
