@@ -11,6 +11,7 @@ from app.cli import main
 from devices.importers import detect_format
 from devices.iphone.polycam import PolycamConfig, confidence_levels, import_polycam
 from devices.scene_folder import read_scene
+from tests.import_checks import assert_import_fails
 from tests.iphone_samples import EXPECTED_OPENCV, check_imported_depth, tum_frames, write_polycam
 
 BLUR = [80.0, 10.0, 60.0]  # the middle keyframe is blurry (below the default 25) and must be skipped
@@ -69,14 +70,7 @@ class TestPolycamImport:
 
 class TestPolycamBadInput:
     def _fails(self, root, tmp_path, capsys, culprit, *words):
-        out = tmp_path / "out"
-        assert main(["import", str(root), str(out)]) == 2
-        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("import [")]
-        assert len(err) == 1 and err[0].startswith(f"error: {culprit}"), err
-        for w in words:
-            assert w in err[0], err
-        assert not out.exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+        assert_import_fails(root, tmp_path, capsys, culprit, *words)
 
     def test_missing_camera_json(self, tmp_path, capsys):
         root = write_polycam(tmp_path / "e", tum_frames(2), [50.0, 50.0])

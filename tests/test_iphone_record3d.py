@@ -12,6 +12,7 @@ from app.cli import main
 from devices.errors import InputError
 from devices.importers import ImportOptions, detect_format
 from devices.iphone.record3d import import_record3d
+from tests.import_checks import assert_import_fails
 from tests.iphone_samples import (
     EXPECTED_OPENCV,
     EXPECTED_OPENGL,
@@ -97,14 +98,7 @@ class TestRecord3DImport:
 
 class TestRecord3DBadInput:
     def _fails(self, r3d, tmp_path, capsys, *words):
-        out = tmp_path / "out"
-        assert main(["import", str(r3d), str(out)]) == 2
-        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("import [")]
-        assert len(err) == 1 and err[0].startswith(f"error: {r3d}"), err
-        for w in words:
-            assert w in err[0], err
-        assert not out.exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging left
+        assert_import_fails(r3d, tmp_path, capsys, r3d, *words)
 
     def test_missing_metadata(self, tmp_path, capsys):
         self._fails(write_r3d(tmp_path / "a.r3d", tum_frames(1), metadata={}), tmp_path, capsys, "metadata", "missing")

@@ -10,6 +10,7 @@ import pytest
 from app.cli import main
 from devices.importers import detect_format
 from devices.scene_folder import read_scene
+from tests.import_checks import assert_import_fails
 from tests.iphone_samples import (
     EXPECTED_OPENCV,
     EXPECTED_OPENGL,
@@ -64,14 +65,7 @@ class TestStrayImport:
 
 class TestStrayBadInput:
     def _fails(self, root, tmp_path, capsys, culprit, *words):
-        out = tmp_path / "out"
-        assert main(["import", str(root), str(out)]) == 2
-        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("import [")]
-        assert len(err) == 1 and err[0].startswith(f"error: {culprit}"), err
-        for w in words:
-            assert w in err[0], err
-        assert not out.exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+        assert_import_fails(root, tmp_path, capsys, culprit, *words)
 
     def test_missing_camera_matrix(self, tmp_path, capsys):
         root = write_stray(tmp_path / "c", tum_frames(1))

@@ -23,6 +23,7 @@ from devices.scene_folder import read_scene
 from devices.zed import ZedConfig, ZedSource
 from devices.zed.sdk import load_sl
 from tests.conftest import shared_path
+from tests.import_checks import assert_import_fails
 
 FAKE = Path(__file__).parent / "fake_pyzed" / "pyzed"
 S = np.sqrt(0.5)
@@ -190,13 +191,7 @@ class TestZedSource:
 
 class TestSvoBadInput:
     def _fails(self, svo, tmp_path, capsys, *words):
-        out = tmp_path / "out"
-        assert main(["import", str(svo), str(out)]) == 2
-        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("import [")]
-        assert len(err) == 1, err
-        for w in words:
-            assert w in err[0], err
-        assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+        assert_import_fails(svo, tmp_path, capsys, None, *words)
 
     def test_unreadable_svo(self, sl, tmp_path, capsys):
         svo = tmp_path / "broken.svo2"
