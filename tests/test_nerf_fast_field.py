@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nerf.fields.fast import FastField, FastFieldConfig
+from nerf.fields.fast import FastField, FastFieldConfig, _frame_around
 from nerf.fields.grid_ops import trilinear, trilinear_reference
 from nerf.rays import pixel_rays
 from nerf.rendering import composite_rgb, expected_depth, volume_weights
@@ -133,3 +133,37 @@ class TestCoarseToFine:
         fresh.load_state_dict(trained.state_dict())
         assert fresh.resolution == 9
         torch.testing.assert_close(fresh.color, trained.color)
+
+
+class TestEnvironmentMapFrame:
+    def test_frame_is_a_rotation_whose_last_row_is_up(self):
+        up = torch.tensor([-0.2, -0.6, -0.75])
+        frame = _frame_around(up)
+        torch.testing.assert_close(frame @ frame.T, torch.eye(3), atol=1e-6, rtol=0)
+        assert torch.det(frame) > 0.999
+        torch.testing.assert_close(frame[2], up / up.norm())
+        torch.testing.assert_close(_frame_around(None), torch.eye(3))
+
+    def test_looking_up_reads_the_top_row_of_the_map(self):
+        up = torch.tensor([0.0, -1.0, 0.0])  # an OpenCV-style world: y points down
+        cfg = FastFieldConfig(resolution_schedule=((0, 4),), envmap_size=(4, 8), envmap_up="cameras")
+        field = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]), up=up)
+        with torch.no_grad():
+            field.envmap.zero_()
+            field.envmap[0, :, -1] = 5.0  # the highest latitude band: sigmoid(5) ~ 0.99
+            field.envmap[0, :, 0] = -5.0  # the lowest
+        colours = field._background(torch.tensor([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]))
+        assert torch.all(colours[0] > 0.99) and torch.all(colours[1] < 0.01)
+        torch.testing.assert_close(colours[2], torch.full((3,), 0.5))  # the horizon: between the bands
+
+
+def test_scene_up_is_the_cameras_mean_image_up():
+    from nerf.fields.factory import scene_up
+    from nerf.scene import Scene
+
+    c2w = np.stack([np.eye(4)] * 2)
+    c2w[1, :3, :3] = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # turned about y, still upright
+    scene = Scene.__new__(Scene)
+    object.__setattr__(scene, "c2w", c2w)
+    object.__setattr__(scene, "train_ids", [0, 1])
+    np.testing.assert_allclose(scene_up(scene), [0.0, -1.0, 0.0])  # OpenCV y points down: up is -y

@@ -32,12 +32,24 @@ def scene_aabb(scene: Scene) -> np.ndarray:
     return np.stack([pts.min(0), pts.max(0)])
 
 
+def scene_up(scene: Scene) -> np.ndarray:
+    """The world's up direction [3] as the training cameras see it: the mean of their image-up axes.
+
+    Cameras are OpenCV (y down), so each camera's up is minus the second column of its rotation. People
+    hold cameras roughly upright, and rigs (DTU's robot arm) keep them so.
+    """
+    up = -scene.c2w[scene.train_ids, :3, 1].sum(0)
+    n = float(np.linalg.norm(up))
+    return up / n if n > 1e-6 else np.array([0.0, 0.0, 1.0])
+
+
 def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.TrainConfig
     """The field named by ``config.field``: "fast" or "mipnerf" (``nerf.fields.mipnerf``, imported lazily)."""
     if config.field == "fast":
         from nerf.fields.fast import FastField
 
-        return FastField(config.fast, torch.as_tensor(scene_aabb(scene), dtype=torch.float32))
+        up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(scene_up(scene), dtype=torch.float32)
+        return FastField(config.fast, torch.as_tensor(scene_aabb(scene), dtype=torch.float32), up=up)
     if config.field == "mipnerf":
         from nerf.fields.mipnerf import MipNeRFField
         from nerf.presets import mipnerf_config
