@@ -1,12 +1,13 @@
-"""The ``fast`` field: dense voxel density + low-resolution colour features + a tiny MLP (pure PyTorch).
+"""The ``fast`` field: a dense voxel density grid + a dense RGB grid + an environment map (pure PyTorch).
 
 Why this design (numbers in docs/fast_field.md): on 2 CPU cores the cost of a step is the number
 of samples touched times the cost per sample. Density is ONE channel, looked up trilinearly from a
-dense grid at every sample the occupancy grid keeps; the colour (a 12-channel feature grid and a
-64-wide MLP, the expensive part) is evaluated only at the samples whose compositing weight passes
-a threshold, a few per ray once the geometry has formed. The occupancy grid is the max-pooled
-density grid itself (no network queries), refreshed in ``before_step``; resolution grows
-coarse-to-fine on a step schedule, so the first minute already gives a blurry but recognisable view.
+dense grid at every sample the occupancy grid keeps; colour (3 channels, or features + a small MLP
+when ``color_channels > 3``) is evaluated only at the samples whose compositing weight passes a
+threshold. The occupancy grid is the max-pooled density grid itself (no network queries), refreshed
+in ``before_step``; resolution grows coarse-to-fine on a step schedule, so the first minute already
+gives a blurry but recognisable view. What a ray does not hit comes from a latitude-longitude
+environment map whose latitude is measured from the training cameras' up.
 
 Samples span [near, far] of each ray (stratified, ``samples_per_ray`` bins); samples outside the scene
 box or in empty cells get density 0. The depth the ranking prior sees counts a ray's transparent part
