@@ -32,7 +32,9 @@ class TestTrilinear:
 
 def _field(**kw) -> FastField:
     kw.setdefault("depth_mode", "normalised")  # the reference below computes the original's expected depth
-    cfg = FastFieldConfig(resolution_schedule=((0, 12),), background="black", tv_density=0.0, tv_color=0.0, **kw)
+    for name, value in (("background", "black"), ("tv_density", 0.0), ("tv_color", 0.0)):
+        kw.setdefault(name, value)
+    cfg = FastFieldConfig(resolution_schedule=((0, 12),), **kw)
     torch.manual_seed(0)
     field = FastField(cfg, torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
     with torch.no_grad():
@@ -167,3 +169,17 @@ def test_scene_up_is_the_cameras_mean_image_up():
     object.__setattr__(scene, "c2w", c2w)
     object.__setattr__(scene, "train_ids", [0, 1])
     np.testing.assert_allclose(scene_up(scene), [0.0, -1.0, 0.0])  # OpenCV y points down: up is -y
+
+
+
+def test_settings_left_at_none_come_from_the_data_set():
+    from nerf.fields.fast import DATASET_DEFAULTS, resolve_for_dataset
+
+    dtu = resolve_for_dataset(FastFieldConfig(), "dtu")
+    assert (dtu.tv_color, dtu.distortion) == (DATASET_DEFAULTS["dtu"]["tv_color"], DATASET_DEFAULTS["dtu"]["distortion"])
+    room = resolve_for_dataset(FastFieldConfig(), "custom")
+    assert (room.tv_color, room.distortion) == (DATASET_DEFAULTS["default"]["tv_color"], DATASET_DEFAULTS["default"]["distortion"])
+    assert room.tv_color != dtu.tv_color
+    assert resolve_for_dataset(FastFieldConfig(tv_color=0.5), "dtu").tv_color == 0.5  # an explicit value wins
+    field = FastField(FastFieldConfig(), torch.tensor([[-1.0] * 3, [1.0] * 3]), dataset="dtu")
+    assert field.config.tv_color == DATASET_DEFAULTS["dtu"]["tv_color"]

@@ -49,7 +49,8 @@ def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.Tra
         from nerf.fields.fast import FastField
 
         up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(scene_up(scene), dtype=torch.float32)
-        return FastField(config.fast, torch.as_tensor(scene_aabb(scene), dtype=torch.float32), up=up)
+        aabb = torch.as_tensor(scene_aabb(scene), dtype=torch.float32)
+        return FastField(config.fast, aabb, up=up, dataset=scene.dataset)
     if config.field == "mipnerf":
         from nerf.fields.mipnerf import MipNeRFField
         from nerf.presets import mipnerf_config
