@@ -86,6 +86,29 @@ def load_checkpoint(run_dir: Path, map_location: torch.device | str) -> dict[str
         raise InputError(path, f"cannot be read as a checkpoint ({exc.__class__.__name__})") from None
 
 
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The records of RUN/metrics.jsonl ([] without one); a torn last line (a crash mid-write) is dropped."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
+    """Replace RUN/metrics.jsonl with ``records`` (atomically; no records: no file)."""
+    path = Path(run_dir) / METRICS
+    if not records:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in records).encode())
+
+
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
     """Append one JSON line to RUN/metrics.jsonl."""
     with open(Path(run_dir) / METRICS, "a") as fh:

@@ -128,6 +128,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             src = scene.extra.get("load_args")
             rd.write_run_json(self.run_dir, None if src is None else rd.SceneSource(**src), config)
+            rd.write_metrics(self.run_dir, [])  # a new run: the curves of whatever ran here before go
 
     # ------------------------------------------------------------------------------ properties
     @property
@@ -385,8 +386,14 @@ class Trainer:
 
             scene = load_scene(source.path, split=source.split, downscale=source.downscale)
         config.preset = None  # already applied when the run started: run.json holds the final config
-        trainer = cls(scene, config, run_dir)
+        trainer = cls(scene, config)  # no run_dir yet: the constructor would start the folder anew
         trainer.load_state_dict(rd.load_checkpoint(run_dir, trainer.device))
+        trainer.run_dir = run_dir
+        # Keep the curves up to the checkpoint; what was logged after it (a crash) will be trained again.
+        records = rd.read_metrics(run_dir)
+        kept = [r for r in records if r.get("step", 0) <= trainer.step_count]
+        if len(kept) != len(records):
+            rd.write_metrics(run_dir, kept)
         return trainer
 
 

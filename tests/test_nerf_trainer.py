@@ -13,6 +13,7 @@ import torch
 from devices.frame import DepthKind
 from nerf.fields.fast import FastFieldConfig
 from nerf.loaders import load_scene
+from nerf.run_dir import read_metrics
 from nerf.trainer import TrainConfig, Trainer, load_run
 from tests.conftest import shared_path
 from tests.nerf_scenes import H, W, plane_scene
@@ -112,6 +113,26 @@ class TestCheckpoints:
         assert got.losses == pytest.approx(expected.losses, rel=1e-5)
         for (name, a), b in zip(trainer.field.state_dict().items(), resumed.field.state_dict().values()):
             torch.testing.assert_close(a, b, msg=name)
+
+    def test_metrics_belong_to_the_run_in_the_folder(self, plane, tmp_path):
+        run = tmp_path / "run"
+        first = Trainer(load_scene(plane), _config(steps=3), run)
+        first.run()
+        assert (run / "metrics.jsonl").is_file()
+        second = Trainer(load_scene(plane), _config(steps=4), run)  # a new run in the same folder
+        assert not (run / "metrics.jsonl").exists()
+        for _ in range(2):
+            second.step()
+        second.save_checkpoint()
+        for _ in range(2):  # logged after the checkpoint, then a crash
+            second.step()
+            second.control._emit(force=True)
+        assert [r["step"] for r in read_metrics(run)] == [3, 4]
+        resumed = Trainer.resume(run)
+        assert resumed.step_count == 2 and read_metrics(run) == []  # those steps will be trained again
+        resumed.run()
+        steps = [r["step"] for r in read_metrics(run)]
+        assert steps == sorted(steps) and steps[0] >= 3 and steps[-1] == 4
 
     def test_load_run_renders(self, plane, tmp_path):
         trainer = Trainer(load_scene(plane), _config(), tmp_path / "run")
