@@ -345,6 +345,16 @@ def test_train_does_not_replace_a_run_without_overwrite(tmp_path, capsys, good_s
     assert steps == sorted(steps) and steps[-1] == 1, "the old run's curves must not stay in metrics.jsonl"
 
 
+def test_resume_with_a_new_budget_extends_a_finished_run(tmp_path, good_scene, trained_run):
+    run = copy_run(trained_run, tmp_path / "run")
+    assert main(["train", str(good_scene), "--out", str(run), "--resume", "--steps", "4"]) == 0
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 4 and steps == sorted(steps) and steps[0] <= 2  # the first two steps' curves are kept
+    assert json.loads((run / "run.json").read_text())["config"]["steps"] == 4  # a later --resume keeps the budget
+    assert main(["train", str(good_scene), "--out", str(run), "--resume"]) == 0  # nothing left to do
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
+
+
 def test_outputs_under_a_file(tmp_path, capsys, good_scene):
     a_file = tmp_path / "notes.txt"
     a_file.write_text("mine")

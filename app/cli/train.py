@@ -79,11 +79,12 @@ class Train:
 
             trainer = load_run_checked(self.out)
             if self.minutes is not None or self.steps is not None:  # a new budget for the continued run
+                from nerf import run_dir as rd
+
                 trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
+                rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config)  # a later --resume keeps it
         else:
             scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
-            if self.overwrite:  # the trainer appends to metrics.jsonl: start the new run's curves afresh
-                (self.out / "metrics.jsonl").unlink(missing_ok=True)
             config = TrainConfig(
                 field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
                 depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
