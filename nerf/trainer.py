@@ -114,6 +114,7 @@ class Trainer:
         )
         self.smooth_weight = config.smooth_weight if config.smooth_weight is not None else SMOOTH_WEIGHTS.get(scene.dataset, 0.0)
         self._smooth_rng = np.random.default_rng(config.seed + 1)
+        self._smooth_centre = scene_centre(scene) if self.smooth_weight > 0 else None  # fixed: computed once
         window = config.ranking_window or scene.ranking_window
         self.sampler = PairSampler(
             scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
@@ -266,8 +267,7 @@ class Trainer:
         """RegNeRF depth smoothness on random patches seen from random unseen poses (nerf.unseen_patches)."""
         c, s = self._config, self._scene
         view = int(s.train_ids[self._smooth_rng.integers(len(s.train_ids))])
-        centre = scene_centre(s)
-        pose = unseen_pose(s.c2w[view], centre, self._smooth_rng, c.smooth_max_angle_deg)
+        pose = unseen_pose(s.c2w[view], self._smooth_centre, self._smooth_rng, c.smooth_max_angle_deg)
         ys, xs = patch_pixels(s.height, s.width, c.smooth_patch_size, c.smooth_patches, self._smooth_rng)
         cam = Camera(K=s.K[view], c2w=pose, width=s.width, height=s.height)
         out = self.field(self.rays.camera(cam, ys, xs), train=True)

@@ -217,13 +217,15 @@ class TestMipNeRFField:
         from nerf.presets import NearFarAnneal
 
         seen = []
-        real = mip_ops.stratified_edges
+        from nerf.fields import mipnerf
+
+        real = mipnerf.stratified_edges
 
         def spy(near, far, *args, **kwargs):
             seen.append((float(near.min()), float(far.max())))
             return real(near, far, *args, **kwargs)
 
-        monkeypatch.setattr(mip_ops, "stratified_edges", spy)
+        monkeypatch.setattr(mipnerf, "stratified_edges", spy)
         field = MipNeRFField(MipNeRFConfig(**{**self.CFG.__dict__, "near_far": NearFarAnneal(100, 0.1, 0.5)}))
         rays = _rays(8)  # near 0.5, far 3, mid point 1.75
         field.before_step(0)

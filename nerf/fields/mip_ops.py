@@ -11,8 +11,6 @@ import math
 
 import torch
 
-from nerf.sampling import stratified_edges  # noqa: F401 - shared with the fast field; mipnerf.py calls it here
-
 
 def conical_frustum_gaussian(
     t0: torch.Tensor,  # [R, S]

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from nerf.fields import mip_ops
 from nerf.fields.base import Field, FieldOutput, RayBatch
 from nerf.presets import NearFarAnneal, anneal_near_far
+from nerf.sampling import stratified_edges
 
 
 @dataclass
@@ -125,7 +126,7 @@ class MipNeRFField(Field):
         near, far = rays.near, rays.far
         if train:
             near, far = anneal_near_far(near, far, self._step, cfg.near_far)
-        t_edges = mip_ops.stratified_edges(near, far, cfg.num_samples, randomized=train)
+        t_edges = stratified_edges(near, far, cfg.num_samples, randomized=train)
         weights = None
         for level in range(cfg.num_levels):
             if level > 0:
