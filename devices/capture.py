@@ -53,6 +53,7 @@ def record(
     overwrite: bool = False,
     on_frame: Callable[[int, Frame], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    before_commit: Callable[[Path], None] | None = None,
 ) -> SceneFolder:
     """Stream frames from an open ``source`` into the scene folder ``out``.
 
@@ -67,12 +68,14 @@ def record(
         train_views: size of the automatic few-shot training split (needs poses; else all frames are listed untested).
         on_frame: called with (written index, frame) after each written frame.
         should_stop: polled before each frame; True ends the recording cleanly.
+        before_commit: called with the staging folder once every frame and transforms.json are written,
+            before OUT appears (e.g. pose estimation): a crash or kill -9 in it leaves no OUT.
     """
     info = source.info
     extra = {"source": info.name, "fps": info.fps, **info.extra}
     with SceneWriter(
         out, sensor=info.sensor, depth_kind=info.depth_kind, ranking_window=info.ranking_window,
-        extra=extra, overwrite=overwrite, keep_partial=True,
+        extra=extra, overwrite=overwrite, keep_partial=True, before_commit=before_commit,
     ) as writer:
         for i, frame in enumerate(source):
             if should_stop is not None and should_stop():

@@ -19,3 +19,8 @@ class InputError(Exception):
 
 class MissingDependencyError(ImportError):
     """An optional native SDK or package is not installed; the message says how to install it."""
+
+
+class WriteError(InputError):
+    """An output could not be written (a full disk, a read-only folder). Names the file or folder the
+    user asked for, never a temporary one; nothing half-written is left. The CLI exits with status 2."""

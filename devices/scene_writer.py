@@ -1,16 +1,18 @@
 """Writing scene folders (layout in ``devices.scene_folder``): SceneWriter streams frames into a new
 folder atomically; update_scene / write_transforms rewrite transforms.json; encode_depth quantises depth.
 
-Every file goes through a temporary name and a rename, and a SceneWriter stages the whole folder in
-a hidden ``.OUT.partial-PID`` sibling renamed to OUT on commit, so an interrupted write (a full disk,
-a crash) never leaves a folder that loads half-written.
+Every file goes through ``devices.atomic`` (temporary name, fsync, rename), and a SceneWriter stages the
+whole folder in a hidden ``.OUT.partial-PID`` sibling renamed to OUT on commit, so an interrupted write
+(a full disk, a crash, kill -9) never leaves a folder that loads half-written; the next SceneWriter of
+OUT removes what a killed one left (``devices.atomic.recover_leftovers``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from devices.atomic import atomic_write_bytes, commit_dir, recover_leftovers, staging_dir
 from devices.axes import opencv_to_opengl
-from devices.errors import InputError
+from devices.errors import InputError, WriteError
 from devices.frame import DepthKind, Frame
 from devices.scene_folder import (
     DIST_KEYS,
@@ -34,22 +37,8 @@ from devices.scene_folder import (
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temporary name and rename; a full disk raises OSError before the rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.filename is None:  # a failed write() (e.g. a full disk) does not say which file
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """``devices.atomic.atomic_write_bytes``: temporary name, fsync, rename; WriteError naming ``path``."""
+    atomic_write_bytes(path, data)
 
 
 def _encode_png(array: np.ndarray, what: str) -> bytes:
@@ -126,9 +115,12 @@ def update_scene(scene: SceneFolder, **changes: Any) -> SceneFolder:
 class SceneWriter:
     """Stream Frames into a new scene folder, atomically.
 
-    Everything is written into a hidden staging folder next to ``root``; ``commit()`` renames it to
-    ``root``. Leaving the ``with`` block by an exception discards the staging folder, unless
-    ``keep_partial`` is set (live capture: an unplugged sensor keeps every frame written so far).
+    Everything is written into a hidden staging folder next to ``root``; ``commit()`` writes
+    transforms.json, calls ``before_commit(staging)`` (e.g. pose estimation, which may rewrite
+    transforms.json there) and renames it to ``root``. Leaving the ``with`` block by an exception
+    discards the staging folder, unless ``keep_partial`` is set and the exception came from the source
+    (live capture: an unplugged sensor keeps every frame written so far); a failed write (a full disk)
+    always discards it and raises WriteError naming ``root``.
 
     Example::
 
@@ -148,6 +140,7 @@ class SceneWriter:
         overwrite: bool = False,
         keep_partial: bool = False,
         checkpoint_every: int = 25,
+        before_commit: Callable[[Path], None] | None = None,
     ):
         self.root = Path(root)
         for folder in (self.root, *self.root.parents):  # a file where a folder must go: mkdir says only "exists"
@@ -155,21 +148,28 @@ class SceneWriter:
                 if folder == self.root:
                     break  # an existing non-empty OUT: said below
                 raise InputError(folder, "is a file, not a folder")
+        recover_leftovers(self.root)  # a killed writer's staging folder; an --overwrite cut between renames
         if self.root.exists() and not overwrite and (not self.root.is_dir() or any(self.root.iterdir())):
             raise InputError(self.root, "already exists and is not empty (pass --overwrite to replace it)")
         self.keep_partial = keep_partial
+        self.before_commit = before_commit
         self.checkpoint_every = checkpoint_every
-        self.staging = self.root.parent / f".{self.root.name}.partial-{os.getpid()}"
+        self.write_failed = False  # a failed write (full disk) discards everything, even with keep_partial
+        self.staging = staging_dir(self.root)
         self.scene = SceneFolder(
             root=self.staging, frames=[], depth_kind=depth_kind, sensor=sensor,
             ranking_window=ranking_window, extra=dict(extra or {}),
         )
         self._closed = False
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        for sub in ("images", "depth"):
-            (self.staging / sub).mkdir(parents=True)
+        try:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            if self.staging.exists():
+                shutil.rmtree(self.staging)
+            for sub in ("images", "depth"):
+                (self.staging / sub).mkdir(parents=True)
+        except OSError as exc:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise WriteError(self.root, exc.strerror or str(exc)) from None
 
     def __len__(self) -> int:
         return len(self.scene.frames)
@@ -182,18 +182,8 @@ class SceneWriter:
             raise ValueError(f"frame depth kind {frame.depth_kind.value} != scene depth kind {self.scene.depth_kind.value}")
         idx = len(self.scene.frames)
         stem = name or f"{idx:06d}"
-        image_path = f"images/{stem}.png"
-        _write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
-        depth_path, scale = None, METRIC_DEPTH_SCALE
-        if frame.depth is not None:
-            depth_path = f"depth/{stem}.png"
-            raw, scale = encode_depth(frame.depth, frame.depth_kind)
-            _write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
-        conf_path = None
-        if frame.confidence is not None:
-            conf_path = f"confidence/{stem}.png"
-            (self.staging / "confidence").mkdir(exist_ok=True)
-            _write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
+        with self._writing():
+            image_path, depth_path, conf_path, scale = self._write_files(frame, stem)
         self.scene.frames.append(
             SceneFrame(
                 image_path=image_path,
@@ -207,8 +197,34 @@ class SceneWriter:
             )
         )
         if self.checkpoint_every and len(self.scene.frames) % self.checkpoint_every == 0:
-            write_transforms(self.scene)  # a crash of the whole process still leaves a recoverable staging folder
+            with self._writing():
+                write_transforms(self.scene)  # a crash of the whole process still leaves a recoverable staging folder
         return idx
+
+    def _write_files(self, frame: Frame, stem: str) -> tuple[str, str | None, str | None, float]:
+        """Write the PNGs of one frame; returns (image, depth, confidence paths, depth scale)."""
+        image_path = f"images/{stem}.png"
+        _write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
+        depth_path, scale = None, METRIC_DEPTH_SCALE
+        if frame.depth is not None:
+            depth_path = f"depth/{stem}.png"
+            raw, scale = encode_depth(frame.depth, frame.depth_kind)
+            _write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
+        conf_path = None
+        if frame.confidence is not None:
+            conf_path = f"confidence/{stem}.png"
+            (self.staging / "confidence").mkdir(exist_ok=True)
+            _write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
+        return image_path, depth_path, conf_path, scale
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write becomes a WriteError naming ``root`` and marks the writer failed (no partial commit)."""
+        try:
+            yield
+        except (OSError, WriteError) as exc:
+            self.write_failed = True
+            raise WriteError(self.root, _why(exc)) from None
 
     def set_split(self, train_ids: list[int], test_ids: list[int]) -> None:
         n = len(self.scene.frames)
@@ -224,14 +240,15 @@ class SceneWriter:
         if not self.scene.frames:
             self.abort()
             raise InputError(self.root, "no frames were written, so no scene was created")
-        write_transforms(self.scene)
-        old = None
-        if self.root.exists():
-            old = self.root.parent / f".{self.root.name}.old-{os.getpid()}"
-            os.replace(self.root, old)
-        os.replace(self.staging, self.root)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            with self._writing():
+                write_transforms(self.scene)
+                if self.before_commit is not None:
+                    self.before_commit(self.staging)
+            commit_dir(self.staging, self.root)
+        except BaseException:
+            self.abort()
+            raise
         self._closed = True
         return read_scene(self.root, check_files=False)
 
@@ -246,22 +263,17 @@ class SceneWriter:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         if self._closed:
             return
-        if exc_type is None or (self.keep_partial and self.scene.frames):
-            try:
-                self.commit()  # live capture: an unplugged sensor keeps every frame written so far
-            except BaseException as failure:
-                self.abort()  # e.g. the disk is full: leave nothing half-written behind
-                self._raise_for_root(failure)
-                raise
+        source_failed = exc_type is not None and not self.write_failed and not isinstance(exc, WriteError)
+        if exc_type is None or (self.keep_partial and source_failed and self.scene.frames):
+            self.commit()  # live capture: an unplugged sensor keeps every frame written so far
         else:
-            self.abort()
-            self._raise_for_root(exc)
+            self.abort()  # a failed write (full disk) or a bad input: leave nothing half-written behind
 
-    def _raise_for_root(self, exc: BaseException | None) -> None:
-        """An OSError about a file in the (now deleted) staging folder is re-raised naming ``root``, the
-        folder the user asked for, rather than a hidden path that no longer exists."""
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename).startswith(str(self.staging)):
-            raise OSError(exc.errno, exc.strerror, str(self.root)) from exc
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, WriteError):
+        return exc.problem
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def encode_depth(depth: np.ndarray, kind: DepthKind) -> tuple[np.ndarray, float]:

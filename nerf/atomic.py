@@ -1,28 +1,6 @@
-"""Writing an output file atomically: into a temporary sibling, renamed over the target only when complete."""
+"""Atomic output files: the project's one writer lives in ``devices.atomic`` (shared with the scene writer);
+these names are kept for the nerf modules that import them from here."""
 
-from __future__ import annotations
+from devices.atomic import atomic_write_bytes, atomic_write_text, replace_when_done
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
-from devices.errors import InputError
-
-
-@contextmanager
-def replace_when_done(out: Path, tmp: Path, problem: str) -> Iterator[Path]:
-    """Yield ``tmp`` to write into; on success rename it to ``out``. ``tmp`` never outlives the block.
-
-    Raises:
-        InputError: ``out``: ``problem`` (the OS's reason), for any OSError while writing or renaming
-            (a full disk, a folder that cannot be written).
-    """
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise InputError(out, f"{problem} ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+__all__ = ["atomic_write_bytes", "atomic_write_text", "replace_when_done"]

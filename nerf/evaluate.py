@@ -180,5 +180,5 @@ def _view_metrics(scene: Scene, i: int, result: RenderResult, lpips: LPIPS | Non
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file + rename (InputError when it cannot be written)."""
-    with replace_when_done(path, path.with_name(f".{path.name}.partial"), "cannot be written") as tmp:
+    with replace_when_done(path, problem="cannot be written") as tmp:
         tmp.write_text(text)

@@ -5,21 +5,28 @@
       checkpoints/latest.pt field, optimizer, sampler and RNG state, step, elapsed time
       metrics.jsonl         one JSON line per snapshot (no images)
 
-Everything is written through a temporary name and ``os.replace``, so a crash never leaves a
-half-written file.
+Everything is written through ``devices.atomic`` (temporary name, fsync, rename), so a crash never leaves
+a half-written file, and a full disk keeps the previous checkpoint and names the file.
+
+Run folders get shared and downloaded, so they are data only: the checkpoint is read with
+``torch.load(weights_only=True)`` (tensors, numbers, strings, lists, dicts; a pickled object that would
+run code is refused), and run.json and the checkpoint carry the same ``run_id``, so a checkpoint of
+another run (an ``--overwrite`` cut short, files copied together by hand) is refused too.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
+import pickle
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from devices.atomic import atomic_write_bytes, recover_leftovers, remove_file
 from devices.errors import InputError
 from nerf.train_config import TrainConfig
 
@@ -38,52 +45,99 @@ class SceneSource:
     downscale: int | None = None
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through ``path.tmp`` + fsync + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def new_run_id() -> str:
+    """A fresh random id shared by run.json and the checkpoints of one run."""
+    return uuid.uuid4().hex
 
 
-def write_run_json(run_dir: Path, source: SceneSource | None, config: TrainConfig) -> None:
-    doc = {"version": VERSION, "scene": None if source is None else vars(source), "config": config.to_json()}
-    atomic_write_bytes(run_dir / RUN_JSON, json.dumps(doc, indent=2).encode())
+def start_run(run_dir: Path, source: SceneSource | None, config: TrainConfig) -> str:
+    """Begin a new run in ``run_dir`` (replacing any run there): the old checkpoint and metrics go first, then
+    run.json with a new run id is written. Returns the id. Whenever this is cut short, run.json and the
+    checkpoint never disagree: a checkpoint left over carries the old id and is refused."""
+    run_dir = Path(run_dir)
+    remove_file(run_dir / CHECKPOINT)
+    remove_file(run_dir / METRICS)
+    run_id = new_run_id()
+    write_run_json(run_dir, source, config, run_id)
+    return run_id
+
+
+def discard_run(run_dir: Path) -> None:
+    """Remove run.json, the checkpoint and the metrics of ``run_dir`` (a run that failed before training)."""
+    for name in (CHECKPOINT, METRICS, RUN_JSON):
+        remove_file(Path(run_dir) / name)
+
+
+def write_run_json(run_dir: Path, source: SceneSource | None, config: TrainConfig, run_id: str | None) -> None:
+    doc = {"version": VERSION, "run_id": run_id, "scene": None if source is None else vars(source),
+           "config": config.to_json()}
+    atomic_write_bytes(Path(run_dir) / RUN_JSON, json.dumps(doc, indent=2).encode())
 
 
 def read_run_json(run_dir: Path) -> tuple[SceneSource | None, TrainConfig]:
     """(scene source, config) of a run folder. Raises InputError when it is not one."""
+    source, config, _ = read_run_doc(run_dir)
+    return source, config
+
+
+def read_run_doc(run_dir: Path) -> tuple[SceneSource | None, TrainConfig, str | None]:
+    """(scene source, config, run id or None for runs from before run ids) of a run folder."""
     path = Path(run_dir) / RUN_JSON
     if not path.is_file():
         raise InputError(path, "not found: this folder is not a training run (sparsenerf train --out RUN)")
     try:
-        doc = json.loads(path.read_text())
-        source = None if doc.get("scene") is None else SceneSource(**doc["scene"])
-        return source, TrainConfig.from_json(doc["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+            raise TypeError("not an object with a 'config' object")
+        scene = doc.get("scene")
+        if scene is not None and not (isinstance(scene, dict) and isinstance(scene.get("path"), str)):
+            raise TypeError("'scene' must be an object with a 'path' string")
+        source = None if scene is None else SceneSource(**scene)
+        run_id = doc.get("run_id")
+        if run_id is not None and not isinstance(run_id, str):
+            raise TypeError("'run_id' must be a string")
+        return source, TrainConfig.from_json(doc["config"]), run_id
+    except (ValueError, KeyError, TypeError, RecursionError, UnicodeDecodeError) as exc:
         raise InputError(path, f"is not a valid run description ({exc.__class__.__name__}: {exc})") from None
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
-    """torch.save ``state`` atomically to RUN/checkpoints/latest.pt; returns the path."""
+    """torch.save ``state`` atomically to RUN/checkpoints/latest.pt; returns the path. On a full disk the
+    previous checkpoint stays and the WriteError names latest.pt."""
     buf = io.BytesIO()
     torch.save(state, buf)
     path = Path(run_dir) / CHECKPOINT
+    recover_leftovers(path)  # the temporary file of a process killed mid-save
     atomic_write_bytes(path, buf.getvalue())
     return path
 
 
-def load_checkpoint(run_dir: Path, map_location: torch.device | str) -> dict[str, Any]:
+def load_checkpoint(run_dir: Path, map_location: torch.device | str, run_id: str | None = None) -> dict[str, Any]:
+    """The checkpoint of ``run_dir``, read as data only (``weights_only=True``: no pickled code runs).
+
+    Args:
+        run_id: the run.json's id; a checkpoint with another id (or none) is refused.
+    Raises:
+        InputError: missing, unreadable, holding anything but tensors and plain values, or of another run.
+    """
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise InputError(path, "not found: the run has no checkpoint yet")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower():  # e.g. a truncated file
+            raise InputError(path, f"cannot be read as a checkpoint ({exc.__class__.__name__})") from None
+        raise InputError(path, "holds something other than tensors and plain values (a pickled object "
+                               "that could run code); refused, it is not a checkpoint of SparseNeRF Studio") from None
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign file becomes one clear message
         raise InputError(path, f"cannot be read as a checkpoint ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict):
+        raise InputError(path, "cannot be read as a checkpoint (not a dictionary)")
+    if run_id is not None and state.get("run_id") != run_id:
+        raise InputError(path, f"belongs to another run than {Path(run_dir) / RUN_JSON} (run ids differ: "
+                               "an --overwrite cut short, or files mixed by hand); train again with --overwrite")
+    return state
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

@@ -125,11 +125,12 @@ class Trainer:
         self._param_version = -1
         self.control = LoopControl(self)
         self._build_optimizer()
+        self.run_id: str | None = None
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             src = scene.extra.get("load_args")
-            rd.write_run_json(self.run_dir, None if src is None else rd.SceneSource(**src), config)
-            rd.write_metrics(self.run_dir, [])  # a new run: the curves of whatever ran here before go
+            # A new run: the checkpoint and curves of whatever ran here before go at once, before run.json.
+            self.run_id = rd.start_run(self.run_dir, None if src is None else rd.SceneSource(**src), config)
 
     # ------------------------------------------------------------------------------ properties
     @property
@@ -340,6 +341,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue this run exactly."""
         return {
+            "run_id": self.run_id,
             "step": self._step,
             "skipped": self._skipped,
             "elapsed_s": self.control.elapsed_s,
@@ -378,7 +380,7 @@ class Trainer:
         ``scene`` replaces reloading the scene from run.json (needed for scenes built in memory).
         """
         run_dir = Path(run_dir)
-        source, config = rd.read_run_json(run_dir)
+        source, config, run_id = rd.read_run_doc(run_dir)
         if scene is None:
             if source is None:
                 raise ValueError(f"{run_dir}: run.json does not say where the scene is; pass scene=")
@@ -387,8 +389,8 @@ class Trainer:
             scene = load_scene(source.path, split=source.split, downscale=source.downscale)
         config.preset = None  # already applied when the run started: run.json holds the final config
         trainer = cls(scene, config)  # no run_dir yet: the constructor would start the folder anew
-        trainer.load_state_dict(rd.load_checkpoint(run_dir, trainer.device))
-        trainer.run_dir = run_dir
+        trainer.load_state_dict(rd.load_checkpoint(run_dir, trainer.device, run_id))
+        trainer.run_dir, trainer.run_id = run_dir, run_id
         # Keep the curves up to the checkpoint; what was logged after it (a crash) will be trained again.
         records = rd.read_metrics(run_dir)
         kept = [r for r in records if r.get("step", 0) <= trainer.step_count]

@@ -70,9 +70,8 @@ def render_video(
         raise InputError(out, "no cameras to render")
     if not out.parent.is_dir():
         raise InputError(out.parent, "folder does not exist")
-    tmp = out.with_name(f".{out.name}.partial.mp4")
     depth_range, size = None, None
-    with replace_when_done(out, tmp, "cannot write the video"):
+    with replace_when_done(out, problem="cannot write the video", suffix=".mp4") as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = None
             for k, cam in enumerate(cameras):

@@ -1,5 +1,5 @@
 """Bad input through the command line, as a new user would hit it: one line naming the file and the problem,
-exit status 2 for input errors (1 for a full disk), never a traceback, never a half-written output.
+exit status 2 for input errors and a full disk, never a traceback, never a half-written output.
 
 Scenes are 64x48 virtual captures; the one trained run is 2 steps of 256 rays.
 """
@@ -297,7 +297,7 @@ def full_disk_after(monkeypatch, writes: int) -> list[int]:
 @pytest.mark.parametrize("writes", [0, 4])
 def test_capture_on_a_full_disk_leaves_no_scene(tmp_path, capsys, monkeypatch, writes):
     full_disk_after(monkeypatch, writes)
-    line = one_error_line(capsys, "capture", "virtual", tmp_path / "scene", "--frames", "3", status=1)
+    line = one_error_line(capsys, "capture", "virtual", tmp_path / "scene", "--frames", "3")
     assert line == f"error: {tmp_path / 'scene'}: No space left on device"
     assert list(tmp_path.iterdir()) == []
 
@@ -308,7 +308,7 @@ def test_poses_on_a_full_disk_keeps_the_old_transforms(tmp_path, capsys, monkeyp
     tf = scene / "transforms.json"
     old = tf.read_bytes()
     full_disk_after(monkeypatch, 0)
-    line = one_error_line(capsys, "poses", scene, status=1)
+    line = one_error_line(capsys, "poses", scene)
     assert line == f"error: {tf}: No space left on device"
     assert tf.read_bytes() == old and sorted(p.relative_to(scene) for p in scene.rglob("*")) == before
     assert len(read_scene(scene)) == 5
@@ -393,7 +393,7 @@ def test_import_on_a_full_disk_leaves_no_scene(tmp_path, capsys, monkeypatch, go
     shutil.rmtree(out)
     capsys.readouterr()
     full_disk_after(monkeypatch, writes)
-    line = one_error_line(capsys, "import", source, out, status=1)
+    line = one_error_line(capsys, "import", source, out)
     assert line == f"error: {out}: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llff"]
 

@@ -83,7 +83,7 @@ class TestCaptureVirtual:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
         monkeypatch.setattr(sw, "_write_bytes", full_disk)
-        assert main(["capture", "virtual", str(tmp_path / "scene"), "--frames", "3"]) == 1
+        assert main(["capture", "virtual", str(tmp_path / "scene"), "--frames", "3"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert "No space left on device" in err[-1] and err[-1].startswith("error: ")
         assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ import pytest
 
 import devices.scene_writer as sw
 from devices.axes import opencv_to_opengl
-from devices.errors import InputError
+from devices.errors import InputError, WriteError
 from devices.frame import DepthKind, Frame
 from devices.scene_folder import read_scene
 from devices.scene_writer import SceneWriter, encode_depth
@@ -258,8 +258,8 @@ class TestAtomicWriter:
             real(path, data)
 
         monkeypatch.setattr(sw, "_write_bytes", full_disk)
-        with pytest.raises(OSError) as info, SceneWriter(tmp_path / "s", sensor="test", keep_partial=keep_partial) as w:
+        with pytest.raises(WriteError) as info, SceneWriter(tmp_path / "s", sensor="test", keep_partial=keep_partial) as w:
             for i in range(3):
                 w.add(make_frame(i))
-        assert info.value.errno == errno.ENOSPC
+        assert str(info.value) == f"{tmp_path / 's'}: No space left on device"  # the folder asked for, not staging
         assert leftovers(tmp_path) == []

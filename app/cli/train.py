@@ -82,7 +82,8 @@ class Train:
                 from nerf import run_dir as rd
 
                 trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
-                rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config)  # a later --resume keeps it
+                # a later --resume keeps it
+                rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config, trainer.run_id)
         else:
             scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
             config = TrainConfig(
@@ -97,15 +98,32 @@ class Train:
         previous = signal.signal(signal.SIGINT, _stop_on_interrupt(trainer))
         try:
             snap = trainer.run(printer)
+        except Exception:
+            if not self.resume and trainer.step_count == 0:  # failed before training: no run to block a retry
+                from nerf import run_dir as rd
+
+                rd.discard_run(self.out)
+            raise
         finally:
             signal.signal(signal.SIGINT, previous)
             printer.close()
         if snap.state == "stopped":
             print(f"stopped at step {snap.step}; checkpoint saved in {self.out / 'checkpoints'} (continue with --resume)")
             return 130
+        check_finite(snap, self.scene if not self.resume else self.out)
         test = f", held-out PSNR {snap.test_psnr:.2f} dB" if snap.test_psnr is not None else ""
         print(f"done: {snap.step} steps in {snap.elapsed_s:.0f} s{test}; run saved in {self.out}")
         return 0
+
+
+def check_finite(snap, where: Path) -> None:
+    """InputError when training ended with a PSNR that is not a number (a scene whose values overflow)."""
+    from devices.errors import InputError
+
+    name, value = ("held-out", snap.test_psnr) if snap.test_psnr is not None else ("training", snap.train_psnr)
+    if value is not None and not math.isfinite(value):
+        raise InputError(where, f"training diverged: {name} PSNR is {value} dB after {snap.step} steps "
+                                "(check the scene's depth scale, poses and intrinsics)")
 
 
 def _stop_on_interrupt(trainer):

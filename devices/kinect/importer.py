@@ -8,10 +8,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
-from devices.scene_folder import SceneFolder
+from devices.scene_folder import SceneFolder, read_scene
 from devices.scene_writer import update_scene
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,22 @@ def add_poses(out: Path, scene: SceneFolder, train_views: int) -> SceneFolder:
     return posed
 
 
+def poses_before_commit(out: Path, train_views: int) -> Callable[[Path], None]:
+    """A ``record(before_commit=)`` hook estimating poses in the staging folder, so OUT appears only posed
+    (a kill during pose estimation leaves no OUT to block a re-run). A scene no frame of which can be
+    posed is still written, without poses, with a warning (``sparsenerf poses`` can try again)."""
+    from devices.errors import InputError
+    from devices.scene_folder import read_scene
+
+    def hook(staging: Path) -> None:
+        try:
+            add_poses(staging, read_scene(staging, check_files=False), train_views)
+        except InputError as exc:
+            log.warning("%s: written without poses: %s", out, exc.problem)
+
+    return hook
+
+
 def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | None = None) -> SceneFolder:
     """Decode, align (SDK semantics), undistort unless ``options.keep_distortion``, write, estimate poses."""
     from devices.capture import record
@@ -56,15 +73,25 @@ def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | No
             if progress is not None:
                 progress(i + 1, expected)
 
-        scene = record(source, out, every=every, train_views=options.train_views, overwrite=options.overwrite,
-                       on_frame=on_frame)
-        skipped = source.skipped
-    if skipped:
-        log.warning("%s: skipped %d capture(s) with a missing or damaged colour/depth image", path, skipped)
-        scene = update_scene(scene, extra={**scene.extra, "skipped_captures": skipped})
-    if options.estimate_poses and not scene.has_poses:
-        scene = add_poses(out, scene, options.train_views)
-    return scene
+        poser = poses_before_commit(out, options.train_views) if options.estimate_poses else None
+
+        def before_commit(staging: Path) -> None:
+            notes = {}  # known only once every capture was read
+            if source.skipped:
+                log.warning("%s: skipped %d capture(s) with a missing or damaged colour/depth image", path,
+                            source.skipped)
+                notes["skipped_captures"] = source.skipped
+            if source.stopped_early:
+                log.warning("%s: the file is cut short; stopped early, after the last complete capture", path)
+                notes["stopped_early"] = True
+            if notes:
+                staged = read_scene(staging, check_files=False)
+                update_scene(staged, extra={**staged.extra, **notes})
+            if poser is not None:
+                poser(staging)
+
+        return record(source, out, every=every, train_views=options.train_views, overwrite=options.overwrite,
+                      on_frame=on_frame, before_commit=before_commit)
 
 
 FORMAT = register(

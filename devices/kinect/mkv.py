@@ -98,10 +98,11 @@ def _read_vint(data: bytes, pos: int) -> tuple[int, int, bool]:
     return value, pos + length, value == (1 << (7 * length)) - 1
 
 
-def check_matroska(path: Path) -> None:
-    """Raise InputError unless ``path`` starts like a complete Matroska file.
+def check_matroska(path: Path) -> bool | None:
+    """Raise InputError unless ``path`` starts like a Matroska file; returns True when it is cut short,
+    None when the segment does not say its size (a recording still being written, or killed), else False.
 
-    Checks the EBML magic number, then that the Segment's declared size fits in the file: a
+    Checks the EBML magic number, then whether the Segment's declared size fits in the file: a
     recording cut short (copy interrupted, recorder killed) ends before its segment does.
     """
     try:
@@ -120,10 +121,7 @@ def check_matroska(path: Path) -> None:
         seg_size, data_start, unknown = _read_vint(head, pos + 4)
     except (ValueError, IndexError):
         raise InputError(path, "is not a Matroska (.mkv) file (broken EBML header)") from None
-    if not unknown and data_start + seg_size > size:
-        raise InputError(
-            path, f"is truncated: the file has {size} bytes but its Matroska segment needs {data_start + seg_size}"
-        )
+    return None if unknown else data_start + seg_size > size
 
 
 def _fourcc(stream) -> str:
@@ -189,7 +187,10 @@ class MkvRecording:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(self.path, "does not exist")
-        check_matroska(self.path)
+        self.truncated = check_matroska(self.path)
+        """The file ends before its Matroska segment (or does not say where that ends): the captures before
+        the cut are read, the one it cuts is dropped (``stopped_early`` says whether one was)."""
+        self.stopped_early = False
         av = _av()
         try:
             self._container = av.open(str(self.path))
@@ -246,7 +247,9 @@ class MkvRecording:
                 ts = int(round(packet.pts * packet.time_base * 1_000_000))
                 yield by_stream[packet.stream.index], ts, packet
         except av.FFmpegError as exc:
-            raise InputError(self.path, f"is damaged: {exc.strerror or exc}") from None
+            if self.truncated is False:
+                raise InputError(self.path, f"is damaged: {exc.strerror or exc}") from None
+            self.stopped_early = True  # the cut: what came before it is complete
 
     def _grouped(self, start_us: int | None) -> Iterator[tuple[int, dict[str, tuple[TrackInfo, bytes]]]]:
         """Packets grouped into captures: within half a frame period of the group's first timestamp."""
@@ -260,8 +263,10 @@ class MkvRecording:
             if not group:
                 t0 = ts
             group[track.name] = (track, bytes(packet))
-        if group:
+        if group and not (self.truncated or self.stopped_early):
             yield t0, group
+        elif group:
+            self.stopped_early = True  # the last capture of a cut file may be cut too: dropped
 
     def captures(self, *, start_us: int | None = None, complete_only: bool = True) -> Iterator[Capture]:
         """Decode captures in order, from the first one at or after ``start_us`` (seek) or the start.

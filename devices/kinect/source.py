@@ -91,6 +91,11 @@ class KinectRecording(FrameSource):
         """Captures skipped so far because an image was missing or damaged."""
         return 0 if self._mkv is None else self._mkv.skipped
 
+    @property
+    def stopped_early(self) -> bool:
+        """The file is cut short (recorder killed, copy interrupted): the captures before the cut were read."""
+        return self._mkv is not None and self._mkv.stopped_early
+
     def open(self) -> None:
         from devices.kinect.mkv import MkvRecording
 
@@ -126,6 +131,9 @@ class KinectRecording(FrameSource):
         if self._mkv is None or self._maker is None:
             raise RuntimeError("open the recording first")
         offset = self._mkv.info.start_offset_us
-        for i, cap in enumerate(self._mkv.captures()):
+        n = 0
+        for n, cap in enumerate(self._mkv.captures(), start=1):
             meta = {"device_timestamp_us": cap.timestamp_us + offset}
-            yield self._maker.frame(cap.color, cap.depth, index=i, timestamp=cap.timestamp_us * 1e-6, meta=meta)
+            yield self._maker.frame(cap.color, cap.depth, index=n - 1, timestamp=cap.timestamp_us * 1e-6, meta=meta)
+        if n == 0 and self.stopped_early:
+            raise InputError(self.path, "is truncated: the file is cut before its first complete capture")
