@@ -66,7 +66,7 @@ class TrainConfig:
     device: str = "auto"
     """"auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N"."""
     threads: int | None = None
-    """CPU threads for torch (None: torch's default)."""
+    """CPU threads for torch (None: leave the process's budget as it is; the CLI and the studio set it, see nerf.threads)."""
     snapshot_interval_s: float = 0.5
     """At most one TrainSnapshot per this many seconds."""
     preview_every_s: float = 5.0

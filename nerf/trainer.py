@@ -31,6 +31,7 @@ from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
 from nerf.regnerf_tv import depth_tv_loss
 from nerf.scene import Scene
 from nerf.scene_rays import SceneRays
+from nerf.threads import apply_threads
 from nerf.train_config import TrainConfig
 from nerf.train_loop import LoopControl
 from nerf.types import Camera, RenderResult, TrainSnapshot
@@ -96,7 +97,7 @@ class Trainer:
         self.run_dir = None if run_dir is None else Path(run_dir)
         self._device = resolve_device(config.device)
         if config.threads and self._device.type == "cpu":
-            torch.set_num_threads(config.threads)
+            apply_threads(config.threads)
         torch.manual_seed(config.seed)
         self.field = build_field(scene, config).to(self._device)
         if hasattr(self.field, "restrict_to_views") and not scene.ndc:
@@ -260,7 +261,7 @@ class Trainer:
         self._step += 1
         losses = terms.as_floats()
         seconds = time.perf_counter() - t0
-        self.control.elapsed_s += seconds  # training time: steps only (pauses, snapshots, renders excluded)
+        self.control.add_step_time(seconds)  # only outside run(), which counts wall-clock time itself
         return StepStats(self._step, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
                          skipped, len(batch), seconds)
 
@@ -333,9 +334,11 @@ class Trainer:
     def stop(self) -> None:
         self.control.stop()
 
-    def request_render(self, camera: Camera, callback: Callable[[RenderResult], None]) -> None:
-        """Render ``camera`` between steps (a newer request replaces a pending one), or now if not running."""
-        self.control.request_render(camera, callback)
+    def request_render(self, camera: Camera, callback: Callable[[RenderResult], None],
+                       on_error: Callable[[Exception], None] | None = None) -> None:
+        """Render ``camera`` between steps (a newer request replaces a pending one), or now if not running;
+        a failed render goes to ``on_error`` (see LoopControl.request_render)."""
+        self.control.request_render(camera, callback, on_error)
 
     # ------------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -396,6 +399,7 @@ class Trainer:
         kept = [r for r in records if r.get("step", 0) <= trainer.step_count]
         if len(kept) != len(records):
             rd.write_metrics(run_dir, kept)
+        trainer.control.last_record = kept[-1] if kept else None
         return trainer
 
 

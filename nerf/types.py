@@ -69,6 +69,8 @@ class TrainSnapshot:
         skipped_steps: steps skipped because the loss was not finite.
         preview: an optional small render of a fixed view.
         state: "running", "paused", "stopped" or "finished".
+        messages: the latest warnings of the loop (skipped steps, failed preview renders).
+        eta_s: seconds left (nerf.train_loop.LoopControl.eta_s), or None while unknown.
     """
 
     step: int
@@ -82,3 +84,4 @@ class TrainSnapshot:
     preview: RenderResult | None = None
     state: str = "running"
     messages: tuple[str, ...] = field(default_factory=tuple)
+    eta_s: float | None = None

@@ -33,9 +33,30 @@ def build_command_type() -> object:
     return Union[commands]  # type: ignore[valid-type]
 
 
+def version() -> str:
+    """The installed package's version (the source tree's pyproject.toml when not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("sparsenerf-studio")
+    except PackageNotFoundError:
+        import re
+        from pathlib import Path
+
+        text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+        match = re.search(r'^version = "([^"]+)"', text, re.M)
+        return match.group(1) if match else "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand. Returns the process exit status."""
     import tyro
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] in (["--version"], ["-V"]):
+        print(f"sparsenerf {version()}")
+        return 0
 
     from devices.errors import InputError, MissingDependencyError
 
@@ -44,9 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="sparsenerf",
         description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
         args=argv,
-        config=(tyro.conf.OmitArgPrefixes, tyro.conf.FlagCreatePairsOff),  # --overwrite, not --no-overwrite too
+        config=(tyro.conf.OmitArgPrefixes, tyro.conf.FlagCreatePairsOff,  # --overwrite, not --no-overwrite too
+                tyro.conf.DisallowNone),  # `--width INT`, not `--width {None}|INT`: leave an option out for None
     )
     try:
+        from app.cli.options import apply_command_threads
+
+        apply_command_threads(command)  # before any torch work: the budget holds for every thread
         result = command.run()
     except (InputError, MissingDependencyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import tyro
 
+from app.cli.options import Threads
+
 
 def has_display() -> bool:
     """True when a GUI can open: an X11/Wayland display, or an explicit Qt platform such as offscreen."""
@@ -38,6 +40,8 @@ class Demo:
     """Frames of the demo video (headless), rendered along a loop through the training views."""
     video_width: int = 320
     """Width in pixels of each half (RGB | depth) of the demo video (headless)."""
+    threads: Threads = None
+    """CPU threads for torch (training and rendering; the studio's setting when it opens)."""
 
     def run(self) -> int:
         if not self.headless and not has_display():
@@ -46,13 +50,13 @@ class Demo:
         if not self.headless:
             from app.cli.studio import open_studio
 
-            return open_studio(None, virtual=True)
+            return open_studio(None, virtual=True, threads=self.threads)
         return run_headless_demo(self.out, frames=self.frames, minutes=self.minutes,
-                                 video_frames=self.video_frames, video_width=self.video_width)
+                                 video_frames=self.video_frames, video_width=self.video_width, threads=self.threads)
 
 
 def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: int = 36,
-                      video_width: int = 320) -> int:
+                      video_width: int = 320, threads: int | None = None) -> int:
     """Virtual capture into OUT/scene, train the fast field into OUT/run, render OUT/demo.mp4."""
     from app.cli.capture import CaptureVirtual
     from app.cli.render import Render
@@ -62,12 +66,12 @@ def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: i
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")
     CaptureVirtual(out=scene_dir, frames=frames, overwrite=True).run()
     print(f"[2/3] training the fast field for {minutes:g} min into {run_dir}")
-    status = Train(scene=scene_dir, out=run_dir, minutes=minutes, overwrite=True).run()
+    status = Train(scene=scene_dir, out=run_dir, minutes=minutes, overwrite=True, threads=threads).run()
     if status:
         return status
     print(f"[3/3] rendering a {video_frames}-frame video through the training views into {video}")
     return Render(run_dir=run_dir, out=video, path="interp", frames=video_frames, fps=24.0,
-                  width=video_width).run()
+                  width=video_width, threads=threads).run()
 
 
 COMMAND = Annotated[Demo, tyro.conf.subcommand("demo")]

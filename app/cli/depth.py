@@ -8,6 +8,8 @@ from typing import Annotated
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Depth:
@@ -26,6 +28,8 @@ class Depth:
     """Replace depth the scene already has (e.g. sensor depth) with monocular depth."""
     device: str = "cpu"
     """Torch device to run the network on: cpu, cuda, cuda:1, mps."""
+    threads: Threads = None
+    """CPU threads for torch (the depth network)."""
 
     def run(self) -> int:
         from app.cli.progress import Progress

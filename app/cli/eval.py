@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Eval:
@@ -28,6 +30,8 @@ class Eval:
     """Folder with vgg16-*.pth and vgg.pth for LPIPS (default: $SPARSENERF_LPIPS_WEIGHTS)."""
     views: Literal["test", "train", "all"] = "test"
     """Which views to evaluate."""
+    threads: Threads = None
+    """CPU threads for torch (rendering the views)."""
 
     def run_views(self, scene) -> list[int]:
         if self.views == "train":

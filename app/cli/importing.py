@@ -8,6 +8,8 @@ from typing import Annotated
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Import:
@@ -35,6 +37,8 @@ class Import:
     """Training views in the automatic few-shot split (when the source has no split of its own)."""
     no_poses: bool = False
     """Do not estimate poses for sources that have none."""
+    threads: Threads = None
+    """CPU threads for the pose estimation and any torch work."""
 
     def run(self) -> int:
         from app.cli.progress import Progress

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import tyro
 
+from app.cli.options import Threads
 from devices.poses.config import PoseConfig
+
+
+@dataclass(frozen=True)
+class PoseOptions(PoseConfig):
+    """PoseConfig as the command line shows it: loop closure is on unless --no-loop-closure."""
+
+    loop_closure: Annotated[bool, tyro.conf.arg(help_behavior_hint="(default: loop closure on)")] = True
+    """--no-loop-closure: odometry only, no loop-closure edges between non-adjacent keyframes that overlap."""
 
 
 @dataclass
@@ -25,8 +34,10 @@ class Poses:
     """List only the keyframes in transforms.json (the other images stay on disk)."""
     train_views: int = 3
     """Training views of the few-shot split, when the scene has no split yet."""
-    config: PoseConfig = field(default_factory=PoseConfig)
+    config: PoseOptions = field(default_factory=PoseOptions)
     """Odometry, keyframe and loop-closure thresholds."""
+    threads: Threads = None
+    """CPU threads for any torch work."""
 
     def run(self) -> int:
         from app.cli.progress import Progress

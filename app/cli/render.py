@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Render:
@@ -32,6 +34,8 @@ class Render:
     """Frames per second."""
     width: int | None = None
     """Width in pixels of each half (default: the training images'); the height keeps the aspect ratio."""
+    threads: Threads = None
+    """CPU threads for torch (rendering)."""
 
     def run(self) -> int:
         from app.cli.progress import Progress

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Studio:
@@ -24,12 +26,14 @@ class Studio:
     """Start with the built-in virtual sensor streaming on the Capture tab (no hardware needed)."""
     workspace: Path = Path("studio_out")
     """Folder for new captures, imports, training runs and videos."""
+    threads: Threads = None
+    """CPU threads for training and rendering (the Train tab's setting starts at this)."""
 
     def run(self) -> int:
-        return open_studio(self.path, self.virtual, self.workspace)
+        return open_studio(self.path, self.virtual, self.workspace, self.threads)
 
 
-def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None) -> int:
+def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None, threads: int | None = None) -> int:
     """Open the studio window on ``path`` (or nothing) and, with ``virtual``, the virtual sensor; blocks until closed."""
     from app.cli.demo import has_display
     from devices.errors import InputError
@@ -41,7 +45,7 @@ def open_studio(path: Path | None, virtual: bool, workspace: Path | None = None)
                                "xvfb-run, or use the other sparsenerf commands, which need no window")
     from app.studio.app import run_studio
 
-    return run_studio(path, virtual, workspace)
+    return run_studio(path, virtual, workspace, threads)
 
 
 def check_openable(path: Path) -> None:
@@ -55,6 +59,8 @@ def check_openable(path: Path) -> None:
         raise InputError(path, "does not exist")
     if (path / TRANSFORMS).is_file():
         read_scene(path)
+    elif (path / "cameras.npz").is_file():  # a DTU scan: the studio opens it as `sparsenerf train` reads it
+        return
     elif (path / "run.json").is_file() or (path / "checkpoints").is_dir():  # as the window's is_run_dir
         from app.runs import check_run_folder
 

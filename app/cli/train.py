@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from app.cli.options import Threads
+
 
 @dataclass
 class Train:
@@ -32,16 +34,22 @@ class Train:
     """fast: dense grids, minutes on a CPU; mipnerf: the faithful original (hours, for a GPU)."""
     preset: Literal["faithful"] | None = None
     """faithful: the authors' settings for the scene's data set (with --field mipnerf)."""
-    minutes: float | None = None
-    """Training time budget in minutes."""
-    steps: int | None = None
-    """Step budget (default 3000 when neither --minutes nor --steps is given)."""
+    minutes: Annotated[float | None, tyro.conf.arg(help_behavior_hint="(default: a step budget)")] = None
+    """Training time budget in minutes of wall-clock time (pauses excluded)."""
+    steps: Annotated[int | None, tyro.conf.arg(
+        help_behavior_hint="(default: 3000 when neither --minutes nor --steps is given)")] = None
+    """Step budget."""
     no_depth_prior: bool = False
     """Train without the depth-ranking prior (colour only)."""
-    split: str | None = None
-    """Scene split: DTU 3view (default) / 6view / 9view / all; LLFF Nview; scene folder: all."""
-    downscale: int | None = None
-    """Integer image downscale (default: 1; LLFF / NVS-RGBD: the authors')."""
+    split: Annotated[str | None, tyro.conf.arg(
+        metavar="{3view,6view,9view,all,Nview}",
+        help_behavior_hint="(default: the scene's own: DTU 3view, LLFF / NVS-RGBD the authors', a scene folder its "
+                           "transforms.json split)")] = None
+    """Scene split: DTU 3view / 6view / 9view / all; LLFF / NVS-RGBD Nview (N training views, e.g. 3view);
+    scene folder all (every view trains)."""
+    downscale: Annotated[int | None, tyro.conf.arg(
+        help_behavior_hint="(default: 1; LLFF / NVS-RGBD: the authors')")] = None
+    """Integer image downscale."""
     batch_rays: int = 4096
     """Rays per step."""
     device: str = "auto"
@@ -50,6 +58,8 @@ class Train:
     """Random seed."""
     resume: bool = False
     """Continue the run already in --out from its last checkpoint (--minutes / --steps set a new total budget)."""
+    threads: Threads = None
+    """CPU threads for torch (training and evaluation)."""
     overwrite: bool = False
     """Start a new run in --out even though it already holds one (its run.json, checkpoint and metrics are replaced)."""
 
@@ -89,6 +99,7 @@ class Train:
             config = TrainConfig(
                 field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
                 depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
+                threads=self.threads,
             )
             trainer = Trainer(scene, config, self.out)
         s = trainer.scene
@@ -151,8 +162,7 @@ class _ProgressLine:
         if not self.tty and snap.elapsed_s - self._last_print < 10.0:
             return
         self._last_print = snap.elapsed_s
-        frac = self.trainer.progress()
-        eta = snap.elapsed_s / frac - snap.elapsed_s if frac > 0 else float("nan")
+        eta = snap.eta_s if snap.eta_s is not None else float("nan")
         test = f" test {snap.test_psnr:5.2f} dB" if snap.test_psnr is not None else ""
         loss = snap.losses.get("total", float("nan"))
         text = (f"step {snap.step:6d}  loss {loss:.4f}  train {snap.train_psnr:5.2f} dB{test}  "

@@ -15,12 +15,16 @@ rendering threads run Python between torch calls; a shorter slice lets the UI th
 sooner, so painting and input stay smooth (measured in benchmarks/ui_responsiveness.py)."""
 
 
-def make_window(path: Path | None = None, virtual: bool = False, workspace: Path | None = None):
-    """A MainWindow (a QApplication must exist), opened on ``path`` and/or the virtual sensor."""
+def make_window(path: Path | None = None, virtual: bool = False, workspace: Path | None = None,
+                threads: int | None = None):
+    """A MainWindow (a QApplication must exist), opened on ``path`` and/or the virtual sensor; ``threads``
+    is the first value of the Train tab's CPU-threads setting (None: nerf.threads.default_threads())."""
     from app.studio.main_window import MainWindow, Workspace
 
-    prepare_runtime()
+    prepare_runtime(threads)
     window = MainWindow(Workspace(Path(workspace or DEFAULT_WORKSPACE).resolve()))
+    if threads is not None:
+        window.train_panel.settings.threads.setValue(threads)
     if path is not None:
         window.open_path(Path(path))
     if virtual:
@@ -28,8 +32,12 @@ def make_window(path: Path | None = None, virtual: bool = False, workspace: Path
     return window
 
 
-def prepare_runtime() -> None:
-    """Once per process, before the window opens: warm imports and a shorter GIL slice (see below)."""
+def prepare_runtime(threads: int | None = None) -> None:
+    """Once per process, before the window opens: the torch thread budget (nerf.threads), warm imports and a
+    shorter GIL slice (see below)."""
+    from nerf.threads import apply_threads
+
+    apply_threads(threads)
     warm_imports()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
@@ -51,7 +59,8 @@ def warm_imports() -> None:
     torch.optim.Adam([p]).step()
 
 
-def run_studio(path: Path | None = None, virtual: bool = False, workspace: Path | None = None) -> int:
+def run_studio(path: Path | None = None, virtual: bool = False, workspace: Path | None = None,
+               threads: int | None = None) -> int:
     """Open the window and run the Qt event loop until it closes; returns the exit status."""
     from PyQt6.QtGui import QIcon
     from PyQt6.QtWidgets import QApplication
@@ -61,6 +70,6 @@ def run_studio(path: Path | None = None, virtual: bool = False, workspace: Path 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SparseNeRF Studio")
     app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
-    window = make_window(path, virtual, workspace)
+    window = make_window(path, virtual, workspace, threads)
     window.show()
     return int(app.exec())

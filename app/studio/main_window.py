@@ -20,6 +20,7 @@ from app.studio.widgets.capture_panel import CapturePanel
 from app.studio.widgets.export_panel import ExportPanel
 from app.studio.widgets.scene_panel import ScenePanel
 from app.studio.widgets.train_panel import TrainPanel
+from app.studio.workers.scene_io import is_dataset_scene
 from devices.scene_folder import TRANSFORMS
 
 
@@ -31,6 +32,19 @@ class Workspace:
 
     def sub(self, name: str) -> Path:
         return self.root / name
+
+
+def run_scene(run_dir: Path) -> Path | None:
+    """The scene folder a run was trained on (from its run.json), when it still exists."""
+    from devices.errors import InputError
+    from nerf.run_dir import read_run_json
+
+    try:
+        source, _ = read_run_json(run_dir)
+    except (InputError, OSError, ValueError):
+        return None
+    path = None if source is None else Path(source.path)
+    return path if path is not None and ((path / TRANSFORMS).is_file() or is_dataset_scene(path)) else None
 
 
 def is_run_dir(path: Path) -> bool:
@@ -87,7 +101,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.capture.recordingFinished.connect(self._on_recorded)
         self.capture.error.connect(lambda m: bar.showMessage(m, 10_000))
-        self.scene.sceneChanged.connect(lambda d: bar.showMessage(f"scene {d.folder.root} loaded", 5_000))
+        self.scene.sceneChanged.connect(lambda d: len(d.folder) >= 2 and bar.showMessage(f"scene {d.folder.root} loaded",
+                                                                                        5_000))
         self.scene.sceneChanged.connect(lambda d: self.setWindowTitle(f"SparseNeRF Studio — {d.folder.root.name}"))
         self.scene.error.connect(lambda m: bar.showMessage(m, 10_000))
         self.training.error.connect(lambda m: bar.showMessage(f"training: {m}", 10_000))
@@ -96,6 +111,32 @@ class MainWindow(QMainWindow):
         self.importer.progress.connect(self._import_progress)
         self.importer.finished.connect(self._import_done)
         self.importer.error.connect(self._import_failed)
+        self.scene.sceneChanged.connect(self._warn_if_too_few_views)
+        self.training.stateChanged.connect(self._live_view_while_training)
+        self.train_panel.settings.keep_live.toggled.connect(lambda _k: self._live_view_while_training(self.training.state))
+        self._live_paused_by_training = False
+
+    # ------------------------------------------------------------------ the live view gives the CPU to training
+    def _live_view_while_training(self, state: str) -> None:
+        """Pause the sensor's live view while a run trains (unless the Train tab's setting keeps it), and
+        start it again when the training ends; a recording in progress is never interrupted."""
+        training = state in ("loading", "running", "paused", "stopping")
+        keep = self.train_panel.settings.keep_live.isChecked()
+        cap = self.capture
+        if training and not keep and cap.live and not cap.recording:
+            cap.stop_live()
+            self._live_paused_by_training = True
+            self.capture_panel.status.setText("Live view paused while training, so the training gets the CPU "
+                                              "(Train tab: 'keep the live sensor streaming' keeps it on).")
+        elif (not training or keep) and self._live_paused_by_training:
+            self._live_paused_by_training = False
+            if 0 <= cap.current < len(cap.devices) and cap.devices[cap.current].available:
+                cap.start_live()
+
+    def _warn_if_too_few_views(self, data) -> None:
+        if len(data.folder) < 2:
+            self.statusBar().showMessage(f"⚠ {data.folder.root.name} has only {len(data.folder)} frame: SparseNeRF "
+                                         "needs at least 2 views, ▶ Train would fail", 30_000)
 
     def _on_recorded(self, scene) -> None:
         """A new capture: show it; a sensor without tracking (Kinect) gets its poses estimated first."""
@@ -108,11 +149,14 @@ class MainWindow(QMainWindow):
     def open_path(self, path: Path) -> None:
         """A scene folder, a training run, or anything an importer recognises."""
         path = Path(path)
-        if (path / TRANSFORMS).is_file():
+        if (path / TRANSFORMS).is_file() or is_dataset_scene(path):  # DTU: opened as `sparsenerf train` reads it
             self.scene.load(path)
             self.tabs.setCurrentWidget(self.scene_panel)
         elif is_run_dir(path):
             self.training.open_run(path)
+            scene = run_scene(path)
+            if scene is not None:  # the Scene tab shows what the run trains
+                self.scene.load(scene)
             self.tabs.setCurrentWidget(self.train_panel)
         else:
             self.importer.start(path)
@@ -130,12 +174,19 @@ class MainWindow(QMainWindow):
     def _import_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a recording", str(Path.home()))
         if path:
-            self.importer.start(Path(path))
+            self._import(Path(path))
 
     def _import_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Import a capture folder", str(Path.home()))
         if path:
-            self.importer.start(Path(path))
+            self._import(Path(path))
+
+    def _import(self, path: Path) -> None:
+        """Run the importer for ``path``; a scene `sparsenerf train` reads as it is (DTU) opens directly."""
+        if is_dataset_scene(path) or (path / TRANSFORMS).is_file():
+            self.open_path(path)
+        else:
+            self.importer.start(path)
 
     def _busy(self, message: str) -> None:
         self.statusBar().showMessage(message)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,47 @@ from app.studio.workers.capture import CaptureWorker
 from devices.capture import spread_split
 from devices.frame import Frame, SourceInfo
 from devices.scene_folder import SceneFolder
+
+
+@dataclass
+class RecordingStats:
+    """Achieved frame rate and dropped frames of the recording in progress (updated per written frame).
+
+    Dropped: frames the sensor numbered but never delivered (gaps in ``Frame.index``), or, for a
+    sensor that never skips a number, the frames its nominal rate promised that have not come yet.
+    """
+
+    nominal_fps: float = 0.0
+    count: int = 0
+    t_first: float | None = None
+    t_last: float | None = None
+    first_index: int | None = None
+    last_index: int | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def add(self, sensor_index: int | None) -> None:
+        now = self.clock()
+        self.count += 1
+        if self.t_first is None:
+            self.t_first, self.first_index = now, sensor_index
+        self.t_last, self.last_index = now, sensor_index
+
+    @property
+    def fps(self) -> float:
+        """Frames written per second since the first one (0 until there are two)."""
+        if self.count < 2 or self.t_last is None or self.t_first is None or self.t_last <= self.t_first:
+            return 0.0
+        return (self.count - 1) / (self.t_last - self.t_first)
+
+    @property
+    def dropped(self) -> int:
+        gaps = 0
+        if self.first_index is not None and self.last_index is not None:
+            gaps = max(0, self.last_index - self.first_index + 1 - self.count)
+        late = 0
+        if self.nominal_fps > 0 and self.t_first is not None:
+            late = max(0, int((self.clock() - self.t_first) * self.nominal_fps) + 1 - self.count)
+        return max(gaps, late)
 
 
 class CaptureSession(QObject):
@@ -48,6 +91,7 @@ class CaptureSession(QObject):
         self.positions: list[np.ndarray] = []
         self.keyframes: list[int] = []
         self.last_scene: SceneFolder | None = None
+        self.stats = RecordingStats()
         self._job: WorkerThread | None = None
 
     # ------------------------------------------------------------------ devices and live stream
@@ -107,6 +151,7 @@ class CaptureSession(QObject):
             return None
         out = out or self.new_capture_path()
         self.positions, self.keyframes = [], []
+        self.stats = RecordingStats(nominal_fps=self.info.fps if self.info is not None else 0.0)
         self.recording = True
         self._job.worker.start_recording(out)
         self.recordingChanged.emit(True)
@@ -130,6 +175,9 @@ class CaptureSession(QObject):
             self.frameArrived.emit(frame)
 
     def _on_recorded(self, index: int, frame: Frame) -> None:
+        if not self.stats.nominal_fps and self.info is not None:  # recording began before the source said its rate
+            self.stats.nominal_fps = self.info.fps
+        self.stats.add(frame.index)
         if frame.c2w is not None:
             self.positions.append(np.asarray(frame.c2w)[:3, 3])
         if len(self.positions) == index + 1 and index >= 1:

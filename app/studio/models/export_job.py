@@ -25,8 +25,10 @@ class ExportJob(QObject):
     """Signals: stateChanged(str: idle, waiting, running, done, cancelled, failed); progress(done, total);
     frame(RenderResult) of each rendered frame; finished(Path); error(str).
 
-    Training and export share the model, so an export asked for while training runs first stops the
-    training (which saves its checkpoint) and starts when the training thread has ended.
+    Training and export share the model, so they exclude each other: an export asked for while training
+    runs first stops the training (which saves its checkpoint) and starts when the training thread has
+    ended; while the export renders, the training session is blocked (▶ Train disabled, with the reason)
+    and its steps wait for the render lock each frame holds.
     """
 
     stateChanged = pyqtSignal(str)
@@ -61,6 +63,7 @@ class ExportJob(QObject):
             return
         if self.training.state in ACTIVE_STATES:
             self._pending = request
+            self.training.set_blocked("an export waits for this training to stop, then renders the run")
             self._set_state("waiting")
             self.training.stop()
             return
@@ -79,6 +82,7 @@ class ExportJob(QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_worker_done)  # a bound method: runs on the UI thread (a lambda would not)
+        self.training.set_blocked("an export is rendering this run (cancel it on the Export tab, or wait)")
         self._job = WorkerThread(worker, "export").start()
         self.output = None
         self._set_state("running")
@@ -87,6 +91,7 @@ class ExportJob(QObject):
         if self._pending is not None:
             self._pending = None
             self._set_state("cancelled")
+            self.training.set_blocked("")
         elif self._job is not None:
             self._job.worker.request_stop()
 
@@ -109,6 +114,7 @@ class ExportJob(QObject):
         if job is self._job:
             job.wait()
             self._job = None
+            self.training.set_blocked("")
 
     def shutdown(self) -> None:
         self._pending = None

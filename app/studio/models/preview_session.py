@@ -21,7 +21,8 @@ REFRESH_MS = 2000
 
 
 class PreviewSession(QObject):
-    """Turns camera moves into render requests; emits ``rendered(RenderResult, nearest_view_index)``.
+    """Turns camera moves into render requests; emits ``rendered(RenderResult, nearest_view_index)``, and
+    ``failed(str)`` when a render raised (later requests are still served).
 
     Requests go to a RenderWorker thread (latest-only slot), which hands them to
     ``Trainer.request_render``: while the training loop runs the trainer serves them between steps
@@ -30,6 +31,7 @@ class PreviewSession(QObject):
     """
 
     rendered = pyqtSignal(object, int)
+    failed = pyqtSignal(str)
 
     def __init__(self, camera: PreviewCamera, training: TrainingSession) -> None:
         super().__init__()
@@ -99,6 +101,8 @@ class PreviewSession(QObject):
         if self._worker is None:
             worker = RenderWorker(self.training.render_lock)
             worker.rendered.connect(self._on_result)
+            worker.renderFailed.connect(self._on_failed)
+            worker.failed.connect(self.failed)  # the thread itself ended with an error: say so
             self._worker = WorkerThread(worker, "preview-render").start()
         return self._worker.worker  # type: ignore[return-value]
 
@@ -108,6 +112,10 @@ class PreviewSession(QObject):
         self._shown_id = request_id
         nearest = self.camera.nearest_view()
         self.rendered.emit(result, -1 if nearest is None else nearest)
+
+    def _on_failed(self, message: str, request_id: int) -> None:
+        if request_id >= self._shown_id:
+            self.failed.emit(message)
 
     def shutdown(self) -> None:
         """Stop the render thread for good (later requests are ignored)."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.scene_io import PoseWorker, SceneData, SceneLoadWorker
+from devices.scene_folder import TRANSFORMS
 from devices.scene_writer import update_scene
+
+POSES_BACKUP = "transforms.before-poses.json"
+"""Copy of transforms.json kept by the last pose estimation (Undo restores it)."""
 
 
 class SceneModel(QObject):
@@ -27,6 +34,8 @@ class SceneModel(QObject):
         self.data: SceneData | None = None
         self._job: WorkerThread | None = None
         self._posing: Path | None = None
+        self.manual: dict[int, str] = {}
+        """Why the user changed a view's role this session (view -> reason), shown on its thumbnail."""
 
     @property
     def root(self) -> Path | None:
@@ -36,9 +45,51 @@ class SceneModel(QObject):
     def busy(self) -> bool:
         return self._job is not None and self._job.is_running()
 
+    @property
+    def editable(self) -> bool:
+        """False for a benchmark scene (DTU) whose split is fixed by its protocol."""
+        return self.data is not None and self.data.dataset is None
+
+    def reason(self, index: int, role: str) -> str:
+        """One line on why view ``index`` has ``role`` ("train", "test", "unused")."""
+        data = self.data
+        if index in self.manual:
+            return self.manual[index]
+        if data is not None and index in data.reasons:
+            return data.reasons[index]
+        if data is not None and data.dataset is not None:
+            what = {"train": "a training view", "test": "a held-out test view",
+                    "unused": "left out (neither trained on nor tested)"}[role]
+            return f"{what} of the {data.dataset.upper()} benchmark protocol (the split `sparsenerf train` uses)"
+        if role == "train":
+            return "training view: one of the few-shot views the split spreads evenly along the camera path"
+        if role == "test":
+            return "held-out test view: never trained on; the held-out PSNR is measured on views like it"
+        if data is not None and data.folder.frames[index].c2w is None:
+            return "unused: it has no camera pose (estimate poses, or the odometry could not register it)"
+        return "unused: the split neither trains on it nor holds it out for testing"
+
+    # ------------------------------------------------------------------ poses backup and undo
+    def poses_backup(self, root: Path | None = None) -> Path | None:
+        """The transforms.json saved before the last pose estimation of ``root`` (None when there is none)."""
+        root = root or self.root
+        path = None if root is None else Path(root) / POSES_BACKUP
+        return path if path is not None and path.is_file() else None
+
+    def undo_poses(self) -> None:
+        """Put back the poses (the whole transforms.json) from before the last estimation, and reload."""
+        backup = self.poses_backup()
+        if backup is None or self.root is None:
+            self.error.emit("no earlier poses to restore")
+            return
+        root = self.root
+        os.replace(backup, root / TRANSFORMS)  # atomic: the backup becomes transforms.json
+        self.load(root)
+
     def load(self, root: Path) -> None:
         """Read ``root`` in a worker; ``sceneChanged`` follows (or ``error``)."""
         self.shutdown()
+        self.manual = {}
         worker = SceneLoadWorker(root)
         worker.finished.connect(self._on_loaded)
         worker.failed.connect(self.error)
@@ -49,6 +100,10 @@ class SceneModel(QObject):
         """Estimate the poses of ``root`` (default: the current scene) in a worker, then load it again."""
         root = Path(root or self.root)
         self.shutdown()
+        if (root / TRANSFORMS).is_file():  # keep the poses it has now, for Undo
+            tmp = root / f".{POSES_BACKUP}.partial"
+            shutil.copyfile(root / TRANSFORMS, tmp)
+            os.replace(tmp, root / POSES_BACKUP)
         worker = PoseWorker(root, train_views)
         worker.progress.connect(self.posesProgress)
         worker.finished.connect(self._on_posed)
@@ -72,12 +127,17 @@ class SceneModel(QObject):
         """Move view ``index`` into (``train``) or out of the training split; saved to transforms.json."""
         if self.data is None:
             return
+        if not self.editable:
+            self.error.emit(f"the split of this {self.data.dataset.upper()} scene is fixed by its benchmark protocol")
+            self.splitChanged.emit(list(self.data.folder.train_ids), list(self.data.folder.test_ids))
+            return
         folder = self.data.folder
         train_ids = set(folder.train_ids)
         test_ids = set(folder.test_ids)
         if train:
             train_ids.add(index)
             test_ids.discard(index)
+            self.manual[index] = "training view: you clicked it into the training views"
         else:
             if train_ids == {index}:
                 self.error.emit("a scene needs at least one training view")
@@ -85,17 +145,22 @@ class SceneModel(QObject):
                 return
             train_ids.discard(index)
             test_ids.add(index)
+            self.manual[index] = "held-out test view: you clicked it out of the training views"
         self.set_split(sorted(train_ids), sorted(test_ids))
 
-    def set_split(self, train_ids: list[int], test_ids: list[int]) -> None:
-        if self.data is None:
+    def set_split(self, train_ids: list[int], test_ids: list[int], automatic: bool = False) -> None:
+        """Save a new split; ``automatic`` (the few-shot split button) clears the per-view manual reasons."""
+        if self.data is None or not self.editable:
             return
+        if automatic:
+            self.manual = {}
         try:
             folder = update_scene(self.data.folder, train_ids=list(train_ids), test_ids=list(test_ids))
         except OSError as exc:
             self.error.emit(f"{self.data.folder.root}: could not save the split ({exc})")
             return
-        self.data = SceneData(folder, self.data.thumbnails, self.data.points, self.data.colors)
+        # the file's reasons described the split the automatic split replaces; a click changes one view only
+        self.data = replace(self.data, folder=folder, reasons={} if automatic else self.data.reasons)
         self.splitChanged.emit(list(folder.train_ids), list(folder.test_ids))
 
     def shutdown(self) -> None:

@@ -58,21 +58,35 @@ def read_history(run_dir: Path) -> tuple[TrainHistory, TrainSnapshot | None]:
 
 
 def eta_seconds(snap: TrainSnapshot) -> float | None:
-    """Seconds left: from the time budget, or extrapolated from the step rate; None before the first step."""
-    if snap.budget_s is not None:
-        return max(0.0, snap.budget_s - snap.elapsed_s)
-    if snap.max_steps is not None and snap.step > 0:
-        return max(0.0, snap.elapsed_s / snap.step * (snap.max_steps - snap.step))
-    return None
+    """Seconds left (the trainer's own estimate, nerf.train_loop.LoopControl.eta_s); None while unknown or done."""
+    if snap.state in ("stopped", "finished"):
+        return None
+    return snap.eta_s
+
+
+def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> None:
+    """Give ``trainer`` ``minutes`` more (wall-clock) or ``steps`` more steps from where it is now; run.json
+    keeps the new total so a later resume (studio or `train --resume`) honours it."""
+    cfg = trainer.config
+    if minutes is not None:
+        cfg.minutes, cfg.steps = trainer.control.elapsed_s / 60.0 + minutes, None
+    else:
+        cfg.minutes, cfg.steps = None, trainer.step_count + int(steps)
+    if trainer.run_dir is not None:
+        from nerf import run_dir as rd
+
+        rd.write_run_json(trainer.run_dir, rd.read_run_json(trainer.run_dir)[0], cfg)
 
 
 class TrainingSession(QObject):
-    """Signals: stateChanged(str); trainerChanged(Trainer or None); snapshot(TrainSnapshot); error(str).
+    """Signals: stateChanged(str); trainerChanged(Trainer or None); snapshot(TrainSnapshot); error(str);
+    blockedChanged(str): why training cannot start now ("" when it can), e.g. an export renders the model.
 
     States: idle, loading, running, paused, stopping, stopped, finished, failed.
     """
 
     stateChanged = pyqtSignal(str)
+    blockedChanged = pyqtSignal(str)
     trainerChanged = pyqtSignal(object)
     snapshot = pyqtSignal(object)
     error = pyqtSignal(str)
@@ -88,6 +102,19 @@ class TrainingSession(QObject):
         """Held by any thread that renders with the trainer's model outside the training loop."""
         self._job: WorkerThread | None = None
         self._loaded: tuple[TrainHistory, TrainSnapshot | None] | None = None
+        self.blocked = ""
+        """Why no training may start now ("" when it may): set by an export while it renders the model."""
+
+    def set_blocked(self, reason: str) -> None:
+        if reason != self.blocked:
+            self.blocked = reason
+            self.blockedChanged.emit(reason)
+
+    def _refuse(self) -> bool:
+        if self.blocked:
+            self.error.emit(f"cannot train now: {self.blocked}")
+            return True
+        return False
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -96,7 +123,7 @@ class TrainingSession(QObject):
 
     def start(self, scene_root: Path, config: Any, run_dir: Path) -> None:
         """Train the scene at ``scene_root`` with ``config`` (a nerf.trainer.TrainConfig) into ``run_dir``."""
-        if self.state in ACTIVE_STATES:
+        if self.state in ACTIVE_STATES or self._refuse():
             return
 
         def make() -> Any:
@@ -106,13 +133,16 @@ class TrainingSession(QObject):
             return Trainer(load_scene(scene_root), config, run_dir)
 
         self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)
-        self._launch(TrainingWorker(make))
+        self._launch(TrainingWorker(make, step_lock=self.render_lock))
 
-    def continue_training(self) -> None:
-        """Run the loop again on the current trainer (after a stop, or on an opened run)."""
-        if self.trainer is None or self.state in ACTIVE_STATES:
+    def continue_training(self, minutes: float | None = None, steps: int | None = None) -> None:
+        """Run the loop again on the current trainer (after a stop, or on an opened run); ``minutes`` or
+        ``steps`` extend its budget by that much from where it is (saved into run.json, as `train --resume`)."""
+        if self.trainer is None or self.state in ACTIVE_STATES or self._refuse():
             return
-        self._launch(TrainingWorker(lambda: self.trainer, trainer=self.trainer))
+        if minutes is not None or steps is not None:
+            extend_budget(self.trainer, minutes, steps)
+        self._launch(TrainingWorker(lambda: self.trainer, trainer=self.trainer, step_lock=self.render_lock))
         self._set_state("running")
 
     def open_run(self, run_dir: Path) -> None:

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -58,9 +59,18 @@ class CapturePanel(QWidget):
         self.record_button = QPushButton("● Record")
         self.record_button.setEnabled(False)
         self.record_button.setToolTip("Start / stop recording (R)")
-        self.record_button.setShortcut("R")
+        # A QShortcut, not QPushButton.setShortcut: setText() ("■ Stop") clears a button's own shortcut.
+        self.record_key = QShortcut(QKeySequence("R"), self)
+        self.record_key.activated.connect(self._record_key)
         self.counter = QLabel("")
         self.counter.setWordWrap(True)
+        # Fixed heights: the Record button must not move as these texts change length (a click meant for
+        # Stop would miss it).
+        lines = self.fontMetrics().lineSpacing()
+        self.status.setFixedHeight(3 * lines + 6)
+        self.counter.setFixedHeight(5 * lines + 6)
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.colour = ImagePane("colour")
         self.depth = DepthPane("depth")
         self.strip = KeyframeStrip()
@@ -134,6 +144,10 @@ class CapturePanel(QWidget):
         if not live:
             self.colour.set_title("colour (sensor stopped)")
 
+    def _record_key(self) -> None:
+        if self.record_button.isEnabled():
+            self.record_button.click()
+
     def _toggle_record(self) -> None:
         if self.session.recording:
             self.session.stop_recording()
@@ -149,8 +163,14 @@ class CapturePanel(QWidget):
     def _on_counted(self, count: int, keyframes: list[int]) -> None:
         self.strip.show_frames(count, keyframes)
         word = "Recording" if self.session.recording else "Recorded"
-        self.counter.setText(f"{word}: <b>{count}</b> frames<br>keyframes (training views): {keyframes}")
+        st = self.session.stats
+        rate = f"{st.fps:.1f} fps" if st.fps > 0 else "— fps"
+        nominal = f" of {st.nominal_fps:g}" if st.nominal_fps > 0 else ""
+        self.counter.setText(f"{word}: <b>{count}</b> frames · {rate}{nominal} · {st.dropped} dropped"
+                             f"<br>keyframes (training views): {keyframes}")
 
     def _on_finished(self, scene: SceneFolder) -> None:
+        warn = ("<br><b style='color:#e67e22'>⚠ only 1 frame: SparseNeRF needs at least 2 views "
+                "(record longer)</b>" if len(scene) < 2 else "")
         self.counter.setText(f"Saved <b>{len(scene)}</b> frames to<br>{scene.root}<br>"
-                             f"training views {scene.train_ids} · open the Scene tab")
+                             f"training views {scene.train_ids} · open the Scene tab{warn}")

@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (
 )
 
 from app.studio.models.export_job import ExportJob, ExportRequest
-from app.studio.models.training_session import TrainingSession
+from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
 from app.studio.widgets.image_view import ImagePane
 from app.studio.workers.export import PATH_KINDS, VideoSettings
 from nerf.types import RenderResult
@@ -39,7 +39,7 @@ class ExportPanel(QWidget):
         self.scale = QComboBox()
         for label, value in SCALES:
             self.scale.addItem(label, value)
-        self.scale.setCurrentIndex(1)
+        self.scale.setCurrentIndex(0)  # the capture's full resolution
         self.frames = QSpinBox(minimum=2, maximum=3000, value=60)
         self.fps = QSpinBox(minimum=1, maximum=120, value=24)
         self.resolution = QLabel("")
@@ -48,7 +48,8 @@ class ExportPanel(QWidget):
         self.open_button = QPushButton("Open video")
         self.bar = QProgressBar()
         self._depth_range: tuple[float, float] | None = None
-        self.status = QLabel("Train a scene (or open a run), then export a video of it: colour and depth side by side.")
+        self.status = QLabel("")
+        self._error = ""
         self.status.setWordWrap(True)
         self.frame_view = ImagePane("last exported frame (RGB | depth)")
         self._layout()
@@ -60,9 +61,10 @@ class ExportPanel(QWidget):
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
         job.frame.connect(self._on_frame)
-        job.error.connect(lambda m: self.status.setText(f"⚠ {m}"))
-        training.trainerChanged.connect(lambda _t: self._update_resolution())
+        job.error.connect(self._on_error)
+        training.trainerChanged.connect(lambda _t: (self._update_resolution(), self._on_state(job.state)))
         training.stateChanged.connect(lambda _s: self._on_state(job.state))
+        training.snapshot.connect(lambda _s: self._on_state(job.state))  # the step it would export
         self._on_state(job.state)
 
     def _layout(self) -> None:
@@ -111,17 +113,41 @@ class ExportPanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.job.output)))
 
     def _on_state(self, state: str) -> None:
+        """Buttons and the status line from the job's state and the training's (never left stale)."""
         busy = state in ("waiting", "running")
         self.export_button.setEnabled(not busy and self.training.trainer is not None)
         self.cancel_button.setEnabled(busy)
         self.open_button.setEnabled(self.job.output is not None and not busy)
-        if state == "waiting":
-            self.status.setText("Stopping the training first (its checkpoint is kept) …")
-        elif state == "running":
-            self.status.setText("Rendering the video …")
-        elif state == "cancelled":
-            self.status.setText("Export cancelled; no file was left behind.")
+        if busy:
+            self._error = ""
+        if state == "cancelled":
             self.bar.setValue(0)
+        self.status.setText(self._status_text(state))
+
+    def _status_text(self, state: str) -> str:
+        training, out = self.training, self.job.output
+        if state == "waiting":
+            return "Stopping the training first (its checkpoint is kept) …"
+        if state == "running":
+            return "Rendering the video … (▶ Train waits until it is done or cancelled)"
+        if state == "failed" and self._error:
+            return f"⚠ Export failed: {self._error}"
+        if state == "cancelled":
+            return "Export cancelled; no file was left behind."
+        if self._error:
+            return f"⚠ {self._error}"
+        if training.trainer is None:
+            return "Train a scene (or open a run), then export a video of it: colour and depth side by side."
+        name = training.run_dir.name if training.run_dir is not None else "the model"
+        extra = " (Export stops the training first, keeping its checkpoint)" if training.state in ACTIVE_STATES else ""
+        ready = f"Ready to export <b>{name}</b> at step {training.trainer.step_count}{extra}."
+        if state == "done" and out is not None:
+            return f"Saved <b>{out.name}</b><br>{out.parent}<br>{ready}"
+        return ready
+
+    def _on_error(self, message: str) -> None:
+        self._error = message
+        self.status.setText(self._status_text(self.job.state))
 
     def _on_progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, total)
@@ -136,7 +162,6 @@ class ExportPanel(QWidget):
             self._depth_range = robust_range(result.depth, result.acc > 0)
         self.frame_view.show_rgb(side_by_side(result, self._depth_range))
 
-    def _on_finished(self, out: Path) -> None:
-        self.status.setText(f"Saved <b>{out.name}</b><br>{out.parent}")
+    def _on_finished(self, _out: Path) -> None:
         self._on_state(self.job.state)
 

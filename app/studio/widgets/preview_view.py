@@ -81,6 +81,7 @@ class PreviewView(QWidget):
         layout.addLayout(row, 1)
         self.snap.activated.connect(self._snap)
         session.rendered.connect(self._on_rendered)
+        session.failed.connect(self._on_failed)
         session.training.trainerChanged.connect(self._on_trainer)
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt override
@@ -118,6 +119,10 @@ class PreviewView(QWidget):
             img = (np.clip(trainer.scene.images[nearest], 0, 1) * 255).astype(np.uint8)
             self.nearest.show_rgb(img)
             self.nearest.set_title(f"nearest captured frame ({nearest})")
+
+
+    def _on_failed(self, message: str) -> None:
+        self.info.setText(f"⚠ preview render failed: {message} · move the view to try again")
 
 
 def display_depth(result: RenderResult, trainer: Any) -> np.ndarray:

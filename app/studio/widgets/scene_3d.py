@@ -88,13 +88,14 @@ class Scene3DView(QWidget):
     def show_scene(self, data: SceneData) -> None:
         self._data = data
         if self._ensure_gl():
-            self._redraw()
+            self._redraw(fit_camera=True)
 
     def show_split(self, train: list[int], test: list[int]) -> None:
+        """Recolour the cameras; the view keeps where the user turned it (only a new scene re-aims it)."""
         if self._data is not None and self.gl is not None:
             self._redraw(set(train), set(test))
 
-    def _redraw(self, train: set[int] | None = None, test: set[int] | None = None) -> None:
+    def _redraw(self, train: set[int] | None = None, test: set[int] | None = None, fit_camera: bool = False) -> None:
         import pyqtgraph.opengl as gl
 
         data, view = self._data, self.gl
@@ -124,7 +125,9 @@ class Scene3DView(QWidget):
             # opaque: the default additive blending turns a dense cloud white
             self._add(gl.GLScatterPlotItem(pos=data.points @ rot.T, color=rgba, size=2.0, pxMode=True,
                                            glOptions="opaque"))
-        self._look_from_behind_cameras(centres @ rot.T, data.points @ rot.T if len(data.points) else centres @ rot.T)
+        if fit_camera:
+            self._look_from_behind_cameras(centres @ rot.T,
+                                           data.points @ rot.T if len(data.points) else centres @ rot.T)
 
     def _look_from_behind_cameras(self, cams: np.ndarray, points: np.ndarray) -> None:
         """Aim the GL camera at the cloud's centre from above and behind the capture path, so both show."""

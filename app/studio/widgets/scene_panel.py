@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QSize, Qt
-from PyQt6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PyQt6.QtGui import QBrush, QColor, QIcon, QImage, QPalette, QPixmap
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -28,6 +29,8 @@ from devices.frame import DepthKind
 TRAIN_COLOR = QColor("#2ecc40")
 TEST_COLOR = QColor("#3b8dff")
 UNUSED_COLOR = QColor("#555555")
+SELECTION_COLOR = QColor("#f5b041")
+"""The clicked thumbnail's frame: amber, unlike any role colour (Qt's default selection is a test-view blue)."""
 
 
 def to_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -55,12 +58,26 @@ class ScenePanel(QWidget):
         self.thumbs.setResizeMode(QListView.ResizeMode.Adjust)
         self.thumbs.setMovement(QListView.Movement.Static)
         self.thumbs.setSpacing(4)
+        palette = self.thumbs.palette()
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, QPalette.ColorRole.Highlight, SELECTION_COLOR)
+            palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor("black"))
+        self.thumbs.setPalette(palette)
         self.k = QSpinBox(minimum=1, maximum=50, value=3)
         self.auto = QPushButton("Automatic few-shot split")
         self.poses = QPushButton("Estimate poses")
         self.poses.setToolTip("Camera poses from the depth by RGB-D odometry, loop closure and a pose graph "
                               "(as `sparsenerf poses`); needed for captures whose sensor gives no poses")
         self.poses.setEnabled(False)
+        self.undo_poses = QPushButton("Undo poses")
+        self.undo_poses.setToolTip("Put back the camera poses the scene had before the last Estimate poses")
+        self.undo_poses.setEnabled(False)
+        self.confirm = QMessageBox(QMessageBox.Icon.Question, "Estimate poses",
+                                   "This scene already has camera poses. Replace them with poses estimated from "
+                                   "the depth? (Undo poses puts the current ones back.)",
+                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        self.confirm.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.confirm.accepted.connect(self._estimate)
         self.pose_bar = QProgressBar()
         self.pose_bar.hide()
         self.note = QLabel("")
@@ -69,7 +86,8 @@ class ScenePanel(QWidget):
         self._layout()
         self.thumbs.itemClicked.connect(self._toggle)
         self.auto.clicked.connect(self._auto_split)
-        self.poses.clicked.connect(lambda: model.estimate_poses(train_views=self.k.value()))
+        self.poses.clicked.connect(self._ask_estimate)
+        self.undo_poses.clicked.connect(model.undo_poses)
         model.posesProgress.connect(self._pose_progress)
         model.posesEstimated.connect(lambda text: self.note.setText(f"Poses estimated: {text}"))
         model.error.connect(lambda _m: self.pose_bar.hide())
@@ -84,6 +102,7 @@ class ScenePanel(QWidget):
         tools.addWidget(self.k)
         tools.addWidget(self.auto)
         tools.addWidget(self.poses)
+        tools.addWidget(self.undo_poses)
         tools.addWidget(self.pose_bar)
         tools.addStretch(1)
         left = QVBoxLayout()
@@ -114,14 +133,34 @@ class ScenePanel(QWidget):
         self.pose_bar.setRange(0, max(total, 0))
         self.pose_bar.setValue(done)
 
+    def _ask_estimate(self) -> None:
+        """Estimate at once when the scene has no poses; otherwise ask first (the dialog's Yes estimates)."""
+        data = self.model.data
+        if data is not None and any(f.c2w is not None for f in data.folder.frames):
+            self.confirm.open()
+        else:
+            self._estimate()
+
+    def _estimate(self) -> None:
+        self.model.estimate_poses(train_views=self.k.value())
+
     def _show_scene(self, data: SceneData) -> None:
         f = data.folder
+        editable = data.dataset is None
         self.pose_bar.hide()
-        self.poses.setEnabled(f.has_depth and f.depth_kind is DepthKind.METRIC)
-        self.auto.setEnabled(f.has_poses)
-        if not f.has_poses:
+        self.poses.setEnabled(editable and f.has_depth and f.depth_kind is DepthKind.METRIC)
+        self.undo_poses.setEnabled(editable and self.model.poses_backup() is not None)
+        self.auto.setEnabled(editable and f.has_poses)
+        self.k.setEnabled(editable)
+        if len(f) < 2:
+            self.note.setText(f"⚠ Only {len(f)} frame: SparseNeRF needs at least 2 views (training and a held-out "
+                              "one); ▶ Train would fail. Record or import a longer capture.")
+        elif not f.has_poses:
             self.note.setText("⚠ This scene has no camera poses yet: press <b>Estimate poses</b> before training.")
-        elif self.note.text().startswith("⚠"):
+        elif not editable:
+            self.note.setText(f"{data.dataset.upper()} scene, opened as `sparsenerf train` reads it: its split is the "
+                              "benchmark's and cannot be edited.")
+        elif self.note.text().startswith(("⚠", "DTU")):
             self.note.setText("")
         self.title.setText(f"<b>{f.root.name}</b> — {len(f)} frames, sensor {f.sensor}, depth {f.depth_kind.value}")
         self.thumbs.clear()
@@ -141,6 +180,9 @@ class ScenePanel(QWidget):
             color = TRAIN_COLOR if role == "train" else TEST_COLOR if role == "test" else UNUSED_COLOR
             item.setBackground(QBrush(color))
             item.setText(f"{i} {role}")
+            item.setToolTip(f"view {i}: {self.model.reason(i, role)}")
+        if train:
+            self.k.setValue(len(train))  # K follows the split, however it was made
         self.view3d.show_split(train, test)
 
     def _toggle(self, item: QListWidgetItem) -> None:
@@ -156,4 +198,4 @@ class ScenePanel(QWidget):
             return
         positions = np.stack([f.c2w[:3, 3] for f in data.folder.frames])
         train, test = spread_split(positions, self.k.value())
-        self.model.set_split(train, test)
+        self.model.set_split(train, test, automatic=True)

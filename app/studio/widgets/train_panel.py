@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.studio.models.preview_session import PreviewSession
 from app.studio.models.scene_model import SceneModel
@@ -26,6 +27,19 @@ def format_seconds(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def run_scene_path(trainer: Any) -> Path:
+    """The folder of the scene ``trainer`` trains (from its load arguments; its name when built in memory)."""
+    src = trainer.scene.extra.get("load_args") or {}
+    return Path(src.get("path") or trainer.scene.name)
+
+
+def same_path(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
 class TrainPanel(QWidget):
     """View of a TrainingSession (+ the SceneModel it trains and the PreviewSession it shows)."""
 
@@ -38,7 +52,14 @@ class TrainPanel(QWidget):
         self.train_button.setStyleSheet("font-weight:bold")
         self.pause_button = QPushButton("❚❚ Pause")
         self.stop_button = QPushButton("■ Stop")
-        self.status = QLabel("Load or record a scene, then press Train.")
+        self.target = QLabel("")
+        self.target.setWordWrap(True)
+        self.continue_run = QCheckBox("continue this run (train the budget above more)")
+        self.continue_run.setChecked(True)
+        self.continue_run.setToolTip("Checked: ▶ Train continues the run shown (same model, optimizer and curves) "
+                                     "for the budget above. Unchecked: a new run of the current scene.")
+        self.continue_run.hide()
+        self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = CurvesView()
@@ -48,13 +69,17 @@ class TrainPanel(QWidget):
         self._curves_timer.start()
         self.preview = PreviewView(preview)
         self._layout()
-        self.train_button.clicked.connect(self.start)
+        self.train_button.clicked.connect(self._on_train_clicked)  # clicked(bool): not start(config)
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.stop_button.clicked.connect(training.stop)
         training.stateChanged.connect(self._on_state)
         training.snapshot.connect(self._on_snapshot)
         training.error.connect(lambda msg: self.status.setText(f"⚠ {msg}"))
+        training.blockedChanged.connect(lambda _r: self._on_state(training.state))
+        training.trainerChanged.connect(lambda _t: self._show_target())
         scene.sceneChanged.connect(lambda _d: self._on_state(training.state))
+        scene.splitChanged.connect(lambda _t, _s: self._show_target())
+        self.continue_run.toggled.connect(lambda _c: self._show_target())
         self._on_state(training.state)
 
     def _layout(self) -> None:
@@ -64,6 +89,8 @@ class TrainPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(QLabel("<b>Training settings</b>"))
         left.addWidget(self.settings)
+        left.addWidget(self.target)
+        left.addWidget(self.continue_run)
         left.addLayout(buttons)
         left.addWidget(self.status)
         left.addStretch(1)
@@ -82,17 +109,48 @@ class TrainPanel(QWidget):
         name = self.scene.root.name if self.scene.root is not None else "run"
         return self.runs_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
+    def can_continue(self) -> bool:
+        """A stopped or finished run is loaded whose scene is the current one (or there is no scene)."""
+        t = self.training
+        if t.trainer is None or t.state not in ("stopped", "finished"):
+            return False
+        return self.scene.root is None or same_path(self.scene.root, run_scene_path(t.trainer))
+
+    def continuing(self) -> bool:
+        return self.can_continue() and (self.continue_run.isChecked() or self.scene.root is None)
+
+    def _on_train_clicked(self, _checked: bool = False) -> None:
+        self.start()
+
     def start(self, config: Any = None) -> None:
-        """Train the current scene (a new run), or continue the opened run when there is no scene."""
-        if self.training.state in ("stopped", "finished") and self.training.trainer is not None \
-                and self.scene.root is None:
-            self.training.continue_training()
+        """Train the current scene (a new run), or continue the loaded run for the budget in the settings."""
+        if self.training.blocked:
+            self.status.setText(f"⚠ Cannot train now: {self.training.blocked}.")
+            return
+        if self.continuing():
+            cfg = config if config is not None else self.settings.config()
+            self.training.continue_training(minutes=cfg.minutes, steps=cfg.steps)
             return
         if self.scene.root is None:
             self.status.setText("No scene: record one on the Capture tab or open one (File ▸ Open).")
             return
         cfg = config if config is not None else self.settings.config()
         self.training.start(self.scene.root, cfg, self.new_run_dir())
+
+    def _show_target(self) -> None:
+        """Say what ▶ Train will do: which scene it trains, or which run it continues."""
+        self.continue_run.setVisible(self.can_continue() and self.scene.root is not None)
+        t = self.training
+        if self.continuing():
+            name = t.run_dir.name if t.run_dir is not None else "the run"
+            self.target.setText(f"▶ Train continues run <b>{name}</b> (scene {run_scene_path(t.trainer).name}, "
+                                f"step {t.trainer.step_count}) for the budget above.")
+        elif self.scene.data is not None:
+            f = self.scene.data.folder
+            self.target.setText(f"▶ Train trains scene <b>{f.root.name}</b>: {len(f.train_ids)} training views "
+                                f"{list(f.train_ids)}, {len(f.test_ids)} held-out test views.")
+        else:
+            self.target.setText("No scene loaded: record one on the Capture tab, or File ▸ Open a scene or a run.")
 
     def _pause_or_resume(self) -> None:
         if self.training.state == "paused":
@@ -103,16 +161,23 @@ class TrainPanel(QWidget):
     def _on_state(self, state: str) -> None:
         can_start = state not in ("loading", "running", "paused", "stopping")
         has_input = self.scene.root is not None or self.training.trainer is not None
-        self.train_button.setEnabled(can_start and has_input)
+        blocked = self.training.blocked
+        self.train_button.setEnabled(can_start and has_input and not blocked)
+        self.train_button.setToolTip(f"Disabled: {blocked}" if blocked else "Train the scene named above")
+        self._show_target()
         self.settings.setEnabled(can_start)
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("▶ Resume" if state == "paused" else "❚❚ Pause")
         self.stop_button.setEnabled(state in ("loading", "running", "paused"))
-        if state == "loading":
+        if blocked:
+            self.status.setText(f"▶ Train is disabled: {blocked}.")
+        elif state == "loading":
             self.status.setText("Loading the scene and building the field …")
         elif state in ("stopped", "finished") and self.training.run_dir is not None:
             self.status.setText(f"Training {state}. Checkpoint saved in<br>{self.training.run_dir}"
                                 + self._numbers(self.training.last))
+        elif state == "idle":
+            self.status.setText("Press ▶ Train." if has_input else "Load or record a scene, then press ▶ Train.")
 
     def _refresh_curves(self) -> None:
         if self._curves_dirty and self.curves.isVisible():
@@ -131,6 +196,8 @@ class TrainPanel(QWidget):
     def _numbers(snap: TrainSnapshot | None) -> str:
         if snap is None:
             return ""
-        test = "—" if snap.test_psnr is None else f"{snap.test_psnr:.2f} dB"
-        loss = snap.losses.get("total", float("nan"))
-        return f"<br>loss {loss:.4g} · train PSNR {snap.train_psnr:.2f} dB · held-out PSNR {test}"
+        def num(v: float | None, fmt: str) -> str:
+            return "—" if v is None or not math.isfinite(v) else format(v, fmt)
+
+        loss, train, test = snap.losses.get("total"), snap.train_psnr, snap.test_psnr
+        return f"<br>loss {num(loss, '.4g')} · train PSNR {num(train, '.2f')} dB · held-out PSNR {num(test, '.2f')} dB"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
+
+from nerf.threads import available_cores, default_threads
 
 DEFAULT_MINUTES = 3.0
 """Default time budget: enough for a recognisable fast-field result on a CPU."""
@@ -33,6 +34,12 @@ class TrainSettings(QWidget):
         self.win_w = QSpinBox(minimum=0, maximum=2000, value=0)
         for spin in (self.win_h, self.win_w):
             spin.setSpecialValueText("scene's")
+        self.threads = QSpinBox(minimum=1, maximum=max(available_cores(), 1), value=default_threads())
+        self.threads.setToolTip("CPU threads for training and rendering. The default leaves one core to the window "
+                                "and the live view; more threads than free cores make every step slower.")
+        self.keep_live = QCheckBox("keep the live sensor streaming while training")
+        self.keep_live.setToolTip("Off (default): the Capture tab's live view pauses while a run trains, so the "
+                                  "training gets the CPU, and resumes afterwards.")
         self.setToolTip("Settings of a new run; hover a field for what it does.")
         self._tooltips()
         budget = QHBoxLayout()
@@ -48,6 +55,8 @@ class TrainSettings(QWidget):
         form.addRow("", self.depth_prior)
         form.addRow("depth-prior weight λ", self.rank_weight)
         form.addRow("ranking window h × w", window)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("", self.keep_live)
         self.budget_kind.currentTextChanged.connect(self._budget_changed)
         self.depth_prior.toggled.connect(self.rank_weight.setEnabled)
 
@@ -84,13 +93,8 @@ class TrainSettings(QWidget):
             ranking_window=window if all(window) else None,
         )
         values.update(overrides)
-        values.setdefault("threads", ui_friendly_threads())
+        values.setdefault("threads", self.threads.value())
         return TrainConfig(**values)
-
-
-def ui_friendly_threads() -> int:
-    """CPU threads for training that leave one core to the UI thread (torch would take them all)."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def field_docs(cls: type) -> dict[str, str]:

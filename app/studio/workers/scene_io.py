@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from app.studio.workers.base import Worker
 from devices.errors import InputError
 from devices.frame import DepthKind
 from devices.importers import ImportOptions, detect_format
-from devices.scene_folder import SceneFolder, read_scene
+from devices.scene_folder import TRANSFORMS, Intrinsics, SceneFolder, SceneFrame, read_scene
 
 THUMB_WIDTH = 96
 """Thumbnail width in pixels."""
@@ -28,12 +29,19 @@ class SceneData:
         thumbnails: uint8 [h, THUMB_WIDTH, 3] per frame.
         points: float32 [P, 3] world points from the depth (OpenCV world frame), P may be 0.
         colors: uint8 [P, 3] their colours.
+        reasons / dataset: below.
     """
 
     folder: SceneFolder
     thumbnails: list[np.ndarray]
     points: np.ndarray
     colors: np.ndarray
+    reasons: dict[int, str] = field(default_factory=dict)
+    """Why a frame has its role (train / test / unused), from transforms.json's optional
+    ``sparsenerf.split_reasons`` (frame file_path -> one line); frames without one get a generic reason."""
+    dataset: str | None = None
+    """None for a scene folder; "dtu" (or another loader's layout) for a benchmark scene opened as it is,
+    whose split is fixed by its protocol."""
 
 
 def depth_points(depth: np.ndarray, rgb: np.ndarray, K: np.ndarray, c2w: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +59,48 @@ def depth_points(depth: np.ndarray, rgb: np.ndarray, K: np.ndarray, c2w: np.ndar
     return world.astype(np.float32), rgb[py, px]
 
 
+def split_reasons(root: Path, folder: SceneFolder) -> dict[int, str]:
+    """transforms.json's ``"sparsenerf": {"split_reasons": {file_path: reason}}`` by frame index (may be empty)."""
+    try:
+        doc = json.loads((Path(root) / TRANSFORMS).read_text())
+        table = doc.get("sparsenerf", {}).get("split_reasons", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(table, dict):
+        return {}
+    by_path = {f.image_path: i for i, f in enumerate(folder.frames)}
+    return {by_path[k]: str(v) for k, v in table.items() if k in by_path and isinstance(v, str)}
+
+
+def load_dataset_data(root: Path) -> SceneData:
+    """A benchmark scene that `sparsenerf train` reads but that is no scene folder (DTU's cameras.npz):
+    loaded with nerf.loaders exactly as training will load it, shown read-only (no point cloud: its
+    depth is not metric)."""
+    from nerf.loaders import detect_layout, load_scene
+
+    layout = detect_layout(root)
+    scene = load_scene(root)
+    frames = []
+    for i in range(scene.num_views):
+        frames.append(SceneFrame(image_path=f"view {i}", c2w=np.asarray(scene.c2w[i], np.float64),
+                                 intrinsics=Intrinsics.from_K(scene.K[i], scene.width, scene.height)))
+    folder = SceneFolder(root=Path(root), frames=frames, depth_kind=scene.depth_kind, sensor=layout,
+                         ranking_window=tuple(scene.ranking_window), train_ids=list(scene.train_ids),
+                         test_ids=list(scene.test_ids))
+    thumbs = []
+    for img in scene.images:
+        h = max(1, round(img.shape[0] * THUMB_WIDTH / img.shape[1]))
+        u8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+        thumbs.append(np.ascontiguousarray(cv2.resize(u8, (THUMB_WIDTH, h), interpolation=cv2.INTER_AREA)))
+    empty = np.zeros((0, 3), np.float32)
+    return SceneData(folder, thumbs, empty, empty.astype(np.uint8), dataset=layout)
+
+
 def load_scene_data(root: Path, max_cloud_frames: int = 12, max_points: int = 60_000) -> SceneData:
-    """Read ``root`` (InputError if it is not a valid scene), make thumbnails and a point cloud."""
+    """Read ``root`` (InputError if it is not a valid scene), make thumbnails and a point cloud.
+    A DTU scan (no transforms.json) is read by ``load_dataset_data``."""
+    if not (Path(root) / TRANSFORMS).is_file() and is_dataset_scene(Path(root)):
+        return load_dataset_data(Path(root))
     folder = read_scene(root)
     thumbs: list[np.ndarray] = []
     pts, cols = [np.zeros((0, 3), np.float32)], [np.zeros((0, 3), np.uint8)]
@@ -70,7 +118,12 @@ def load_scene_data(root: Path, max_cloud_frames: int = 12, max_points: int = 60
             p, c = depth_points(depth, rgb, f.intrinsics.K, f.c2w, stride)
             pts.append(p)
             cols.append(c)
-    return SceneData(folder, thumbs, np.concatenate(pts), np.concatenate(cols))
+    return SceneData(folder, thumbs, np.concatenate(pts), np.concatenate(cols), split_reasons(root, folder))
+
+
+def is_dataset_scene(path: Path) -> bool:
+    """A layout `sparsenerf train` reads directly that no importer converts: DTU (IDR / MonoSDF cameras.npz)."""
+    return Path(path).is_dir() and (Path(path) / "cameras.npz").is_file()
 
 
 class SceneLoadWorker(Worker):

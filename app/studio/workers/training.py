@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,8 @@ from PyQt6.QtCore import pyqtSignal
 
 from app.studio.workers.base import Worker
 from nerf.types import Camera
+
+log = logging.getLogger(__name__)
 
 
 class TrainingWorker(Worker):
@@ -23,11 +26,13 @@ class TrainingWorker(Worker):
     trainerReady = pyqtSignal(object)
     snapshot = pyqtSignal(object)
 
-    def __init__(self, make_trainer: Callable[[], Any], run_loop: bool = True, trainer: Any = None) -> None:
+    def __init__(self, make_trainer: Callable[[], Any], run_loop: bool = True, trainer: Any = None,
+                 step_lock: Any = None) -> None:
         super().__init__()
         self.make_trainer = make_trainer
         self.run_loop = run_loop
         self.trainer = trainer
+        self.step_lock = step_lock
         self._trainer_lock = threading.Lock()
 
     def request_stop(self) -> None:
@@ -44,6 +49,8 @@ class TrainingWorker(Worker):
             self.trainerReady.emit(trainer)
         if not self.run_loop or self.stop_requested:
             return self.trainer
+        if self.step_lock is not None:  # no step while another thread renders with the model (an export)
+            self.trainer.control.step_lock = self.step_lock
         self.trainer.run(self.snapshot.emit)  # saves the checkpoint on its way out
         return self.trainer
 
@@ -54,10 +61,12 @@ class RenderWorker(Worker):
     ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. Each
     request goes to ``trainer.request_render``: served between steps on the training thread while
     its loop runs, else rendered right here. ``rendered(RenderResult, request_id)`` carries each
-    result. ``render_lock`` serialises use of the model with the export thread.
+    result, ``renderFailed(str, request_id)`` a render that raised (the worker goes on serving later
+    requests). ``render_lock`` serialises use of the model with the export thread.
     """
 
     rendered = pyqtSignal(object, int)
+    renderFailed = pyqtSignal(str, int)
 
     def __init__(self, render_lock: threading.Lock) -> None:
         super().__init__()
@@ -83,6 +92,14 @@ class RenderWorker(Worker):
                 request, self._request = self._request, None
             if request is None or self.stop_requested:
                 continue
-            trainer, camera, request_id = request
-            with self.render_lock:
-                trainer.request_render(camera, lambda result, rid=request_id: self.rendered.emit(result, rid))
+            trainer, camera, rid = request
+
+            def failed(exc: Exception, rid: int = rid) -> None:
+                log.error("preview render %d failed: %s: %s", rid, type(exc).__name__, exc)
+                self.renderFailed.emit(f"{type(exc).__name__}: {exc}", rid)
+
+            try:
+                with self.render_lock:
+                    trainer.request_render(camera, lambda result, rid=rid: self.rendered.emit(result, rid), failed)
+            except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
+                failed(exc)
