@@ -75,7 +75,7 @@ def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> Non
     if trainer.run_dir is not None:
         from nerf import run_dir as rd
 
-        rd.write_run_json(trainer.run_dir, rd.read_run_json(trainer.run_dir)[0], cfg)
+        rd.write_run_json(trainer.run_dir, rd.read_run_json(trainer.run_dir)[0], cfg, getattr(trainer, "run_id", None))
 
 
 class TrainingSession(QObject):
