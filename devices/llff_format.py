@@ -36,6 +36,8 @@ DEPTH_DIR = "depth_maps"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 TRAIN_SUFFIX = "_train"
 LLFF_HOLD = 8
+MAX_SIDE = 65536
+MAX_COORDINATE = 1e5
 _FOLDER_RE = re.compile(r"^images(?:_(\d+)|_(\d+)x(\d+))?$")
 
 
@@ -98,6 +100,11 @@ def read_poses_bounds(path: str | Path) -> PosesBounds:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(path, f"cannot be read as a NumPy array ({exc.__class__.__name__})") from None
+    if not isinstance(arr, np.ndarray):  # an .npz archive saved under the .npy name
+        arr.close()
+        raise InputError(path, "is an .npz archive, not the single N x 17 .npy array LLFF uses")
+    if arr.dtype.kind not in "iuf":
+        raise InputError(path, f"expected numbers, got an array of dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
         raise InputError(path, f"expected an N x 17 array (3x5 pose + near, far per image), got shape {arr.shape}")
     arr = arr.astype(np.float64)
@@ -110,8 +117,12 @@ def read_poses_bounds(path: str | Path) -> PosesBounds:
         r = c2w[i, :3, :3]
         if not (np.allclose(r @ r.T, np.eye(3), atol=1e-3) and abs(np.linalg.det(r) - 1.0) < 1e-3):
             raise InputError(path, f"row {i}: the 3x3 rotation is not a proper rotation (det {np.linalg.det(r):.3f})")
-        if np.any(hwf[i] <= 0):
-            raise InputError(path, f"row {i}: height, width and focal must be positive, got {hwf[i].tolist()}")
+        h, w, f = hwf[i]
+        if not (0 < h <= MAX_SIDE and 0 < w <= MAX_SIDE and 0 < f <= 100 * max(h, w)):
+            raise InputError(path, f"row {i}: height, width (at most {MAX_SIDE}) and focal (at most 100 x the "
+                                   f"larger side) must be positive, got {hwf[i].tolist()}")
+        if np.abs(c2w[i, :3, 3]).max() > MAX_COORDINATE or bounds[i, 1] > 1e3 * MAX_COORDINATE:
+            raise InputError(path, f"row {i}: the camera position or the far bound is beyond +-{MAX_COORDINATE:g}")
         if not 0 < bounds[i, 0] < bounds[i, 1]:
             raise InputError(path, f"row {i}: bounds must satisfy 0 < near < far, got {bounds[i].tolist()}")
     return PosesBounds(c2w=c2w, hwf=hwf, bounds=bounds)

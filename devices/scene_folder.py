@@ -16,8 +16,6 @@ into place, so an interrupted write never leaves a folder that loads half-writte
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from devices import validate
 from devices.axes import is_rigid, opengl_to_opencv
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame
@@ -154,25 +153,88 @@ class SceneFolder:
 # ----------------------------------------------------------------------------------------- reading
 
 
+MAX_DISTORTION = 1000.0
+"""Largest |OpenCV distortion coefficient| accepted (rational models reach tens; 1e6 is a broken file)."""
+MAX_FOCAL_FACTOR = 100.0
+"""A focal length may be at most this many times the image's larger side (a 0.6 degree field of view)."""
+DEPTH_SCALE_RANGE = (1e-9, 1e3)
+"""depth_unit_scale_factor: a uint16 value times it is depth; 0.001 for millimetres."""
+
+
 def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path, what: str) -> Intrinsics:
     keys = ("fl_x", "fl_y", "cx", "cy", "w", "h")
     if all(k in d for k in keys):
-        dist = tuple(float(d.get(k, 0.0)) for k in DIST_KEYS)
+        w = validate.image_side(d["w"], where, f"{what}: w")
+        h = validate.image_side(d["h"], where, f"{what}: h")
+        top = MAX_FOCAL_FACTOR * max(w, h)
+        fx, fy = (validate.number(d[k], where, f"{what}: {k}", low=0.0, high=top, low_open=True) for k in ("fl_x", "fl_y"))
+        cx = validate.number(d["cx"], where, f"{what}: cx", low=-10.0 * w, high=10.0 * w)
+        cy = validate.number(d["cy"], where, f"{what}: cy", low=-10.0 * h, high=10.0 * h)
+        dist = tuple(validate.number(d.get(k, 0.0), where, f"{what}: {k}", low=-MAX_DISTORTION, high=MAX_DISTORTION)
+                     for k in DIST_KEYS)
         if not any(dist):
             dist = None
         elif not any(dist[5:]):  # k4..k6 unused: the 4- or 5-coefficient OpenCV model
             dist = dist[:5] if dist[4] else dist[:4]
-        try:
-            vals = [float(d[k]) for k in keys]
-        except (TypeError, ValueError) as exc:
-            raise InputError(where, f"{what}: intrinsics are not numbers ({exc})") from None
-        if not all(math.isfinite(v) for v in vals) or vals[0] <= 0 or vals[1] <= 0:
-            raise InputError(where, f"{what}: intrinsics must be finite with positive focal lengths")
-        return Intrinsics(vals[0], vals[1], vals[2], vals[3], int(vals[4]), int(vals[5]), dist)
+        return Intrinsics(fx, fy, cx, cy, w, h, dist)
     if fallback is None:
         missing = [k for k in keys if k not in d]
         raise InputError(where, f"{what}: no intrinsics (missing {', '.join(missing)})")
     return fallback
+
+
+def _depth_scale(value: Any, where: Path, what: str) -> float:
+    low, high = DEPTH_SCALE_RANGE
+    return validate.number(value, where, f"{what}depth_unit_scale_factor", low=low, high=high)
+
+
+def _pose(fd: dict[str, Any], where: Path, what: str) -> np.ndarray | None:
+    if "transform_matrix" not in fd:
+        return None
+    try:
+        m = np.asarray(fd["transform_matrix"], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(where, f"{what}: transform_matrix is not a 4x4 matrix of numbers") from None
+    if m.shape != (4, 4) or not is_rigid(m):
+        raise InputError(where, f"{what}: transform_matrix is not a finite rigid 4x4 transform")
+    if np.abs(m[:3, 3]).max() > validate.MAX_COORDINATE:
+        raise InputError(where, f"{what}: transform_matrix places the camera beyond +-{validate.MAX_COORDINATE:g}")
+    return opengl_to_opencv(m)
+
+
+def _frame_from(fd: Any, i: int, root: Path, shared: Intrinsics | None, global_scale: float, where: Path) -> SceneFrame:
+    """One entry of "frames", every field checked (types, ranges, paths inside the scene folder)."""
+    if not isinstance(fd, dict) or "file_path" not in fd:
+        raise InputError(where, f"frame {i} has no file_path")
+    image_path = validate.inside(root, fd["file_path"], where, f"frame {i}: file_path")
+    what = f"frame {i} ({image_path})"
+    paths = {}
+    for key in ("depth_file_path", "confidence_file_path"):
+        value = fd.get(key)
+        paths[key] = None if value is None else validate.inside(root, value, where, f"{what}: {key}")
+    scale = _depth_scale(fd["depth_unit_scale_factor"], where, f"{what}: ") if "depth_unit_scale_factor" in fd \
+        else global_scale
+    stamp = fd.get("timestamp")
+    return SceneFrame(
+        image_path=image_path,
+        intrinsics=_intrinsics_from(fd, shared, where, what),
+        c2w=_pose(fd, where, what),
+        depth_path=paths["depth_file_path"],
+        confidence_path=paths["confidence_file_path"],
+        depth_scale=scale,
+        timestamp=None if stamp is None else validate.number(stamp, where, f"{what}: timestamp"),
+        meta=dict(validate.mapping(fd.get("sparsenerf", {}), where, f"{what}: sparsenerf")),
+    )
+
+
+def _ranking_window(value: Any, where: Path) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise InputError(where, f"sparsenerf.ranking_window must be [height, width], got {value!r:.40}")
+    h, w = (validate.integer(v, where, "sparsenerf.ranking_window", low=4, high=validate.MAX_IMAGE_SIDE)
+            for v in value)
+    return h, w
 
 
 def _image_size(path: Path) -> tuple[int, int]:
@@ -199,70 +261,36 @@ def read_scene(root: str | Path, *, check_files: bool = True) -> SceneFolder:
         raise InputError(root, "not a folder")
     if not tf_path.is_file():
         raise InputError(tf_path, "not found: this folder is not a scene folder")
-    try:
-        doc = json.loads(tf_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(tf_path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise InputError(tf_path, "is not UTF-8 text") from None
+    doc = validate.read_json(tf_path)
     if not isinstance(doc, dict) or not isinstance(doc.get("frames"), list) or not doc["frames"]:
         raise InputError(tf_path, "has no 'frames' list (or it is empty)")
 
-    ours = doc.get("sparsenerf", {}) if isinstance(doc.get("sparsenerf"), dict) else {}
+    ours = validate.mapping(doc.get("sparsenerf", {}), tf_path, "sparsenerf")
     try:
         depth_kind = DepthKind(ours.get("depth_kind", DepthKind.METRIC.value))
-    except ValueError:
-        raise InputError(tf_path, f"unknown depth_kind {ours.get('depth_kind')!r}") from None
+    except (ValueError, TypeError):
+        raise InputError(tf_path, f"unknown depth_kind {ours.get('depth_kind')!r:.40}") from None
     shared = _intrinsics_from(doc, None, tf_path, "top level") if "fl_x" in doc else None
-    global_scale = float(doc.get("depth_unit_scale_factor", METRIC_DEPTH_SCALE))
-
-    frames: list[SceneFrame] = []
-    for i, fd in enumerate(doc["frames"]):
-        what = f"frame {i}"
-        if not isinstance(fd, dict) or "file_path" not in fd:
-            raise InputError(tf_path, f"{what} has no file_path")
-        what = f"frame {i} ({fd['file_path']})"
-        intr = _intrinsics_from(fd, shared, tf_path, what)
-        c2w = None
-        if "transform_matrix" in fd:
-            try:
-                m = np.asarray(fd["transform_matrix"], dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InputError(tf_path, f"{what}: transform_matrix is not a 4x4 matrix of numbers") from None
-            if m.shape != (4, 4) or not is_rigid(m):
-                raise InputError(tf_path, f"{what}: transform_matrix is not a finite rigid 4x4 transform")
-            c2w = opengl_to_opencv(m)
-        frames.append(
-            SceneFrame(
-                image_path=str(fd["file_path"]),
-                intrinsics=intr,
-                c2w=c2w,
-                depth_path=fd.get("depth_file_path"),
-                confidence_path=fd.get("confidence_file_path"),
-                depth_scale=float(fd.get("depth_unit_scale_factor", global_scale)),
-                timestamp=fd.get("timestamp"),
-                meta=dict(fd.get("sparsenerf", {})),
-            )
-        )
+    global_scale = _depth_scale(doc.get("depth_unit_scale_factor", METRIC_DEPTH_SCALE), tf_path, "")
+    frames = [_frame_from(fd, i, root, shared, global_scale, tf_path) for i, fd in enumerate(doc["frames"])]
 
     by_path = {f.image_path: i for i, f in enumerate(frames)}
     train_ids, test_ids = [], []
     for key, out in (("train_filenames", train_ids), ("test_filenames", test_ids)):
-        for name in doc.get(key, []):
+        for name in validate.string_list(doc.get(key, []), tf_path, key):
             if name not in by_path:
-                raise InputError(tf_path, f"{key} lists {name!r}, which is not a frame")
+                raise InputError(tf_path, f"{key} lists {name!r:.60}, which is not a frame")
             out.append(by_path[name])
 
-    window = ours.get("ranking_window")
     scene = SceneFolder(
         root=root,
         frames=frames,
         depth_kind=depth_kind,
         sensor=str(ours.get("sensor", "unknown")),
-        ranking_window=(int(window[0]), int(window[1])) if window else None,
+        ranking_window=_ranking_window(ours.get("ranking_window"), tf_path),
         train_ids=train_ids,
         test_ids=test_ids,
-        extra=dict(ours.get("capture", {})),
+        extra=dict(validate.mapping(ours.get("capture", {}), tf_path, "sparsenerf.capture")),
     )
     if check_files:
         _check_files(scene)

@@ -134,9 +134,14 @@ class PairSampler:
         self.sensor_depth = depth_kind is DepthKind.METRIC if sensor_depth is None else sensor_depth
         self._valid_sat = {}  # view -> summed-area table of the valid mask [H + 1, W + 1]
         if depths is not None:
+            bh, bw = min(config.window[0], self.h), min(config.window[1], self.w)
             for v in self.train_ids:
                 valid = (depths[v] > 0).astype(np.int64)
-                self._valid_sat[v] = np.pad(valid.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+                sat = self._valid_sat[v] = np.pad(valid.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+                best = (sat[bh:, bw:] - sat[:-bh, bw:] - sat[bh:, :-bw] + sat[:-bh, :-bw]).max()
+                if best <= config.min_valid:  # said now, not as a failure at the first step
+                    raise ValueError(f"training view {v} has too little valid depth: no {bh}x{bw} ranking window "
+                                     f"holds more than {config.min_valid} valid pixels")
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from devices.errors import InputError
 from nerf import run_dir as rd
 from nerf.fields.factory import build_field
 from nerf.losses import DEPTH_WEIGHTS, LossConfig, QuadIndices, psnr, sparsenerf_loss
@@ -117,10 +118,14 @@ class Trainer:
         self._smooth_rng = np.random.default_rng(config.seed + 1)
         self._smooth_centre = scene_centre(scene) if self.smooth_weight > 0 else None  # fixed: computed once
         window = config.ranking_window or scene.ranking_window
-        self.sampler = PairSampler(
-            scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
-            PairSamplerConfig(window=tuple(window)), image_size=(scene.height, scene.width), seed=config.seed,
-        )
+        try:
+            self.sampler = PairSampler(
+                scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
+                PairSamplerConfig(window=tuple(window)), image_size=(scene.height, scene.width), seed=config.seed,
+            )
+        except ValueError as exc:
+            where = (scene.extra.get("load_args") or {}).get("path", scene.name)
+            raise InputError(where, f"{exc} (train without the prior: --no-depth-prior)") from None
         self._step = 0
         self._skipped = 0
         self._param_version = -1

@@ -51,6 +51,7 @@ def write_recording(
     calibration: bool = True,
     tracks: tuple[str, ...] = ("COLOR", "DEPTH", "IR"),
     fps: int = 30,
+    calibration_json: bytes | None = None,
 ) -> Path:
     """Write a Matroska recording from the real frames.
 
@@ -59,6 +60,7 @@ def write_recording(
         calibration: embed the calibration.json attachment.
         tracks: the image tracks the file declares.
         fps: frame rate written as the tracks' rate.
+        calibration_json: attach this instead of the real calibration.
     """
     with av.open(str(real_recording())) as src:
         real = read_real_packets(src)
@@ -72,7 +74,8 @@ def write_recording(
                     s.metadata[k] = v
                 streams[name] = s
             if calibration:
-                dst.add_attachment("calibration.json", "application/octet-stream", real.calibration)
+                dst.add_attachment("calibration.json", "application/octet-stream",
+                                   real.calibration if calibration_json is None else calibration_json)
             for ts, present in captures:
                 for name in present:
                     if name not in streams:

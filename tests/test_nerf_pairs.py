@@ -89,9 +89,8 @@ class TestPairSampler:
         depth = np.zeros((1, 40, 50), np.float32)
         depth[0, 0, :5] = 1.0
         cfg = PairSamplerConfig(window=(5, 5), max_redraws=20)
-        sampler = PairSampler(depth, DepthKind.METRIC, [0], cfg, image_size=(40, 50))
-        with pytest.raises(ValueError, match="valid depth"):
-            sampler.ranking(16)
+        with pytest.raises(ValueError, match="valid depth"):  # said when the sampler is made, not mid-training
+            PairSampler(depth, DepthKind.METRIC, [0], cfg, image_size=(40, 50))
 
     def test_state_round_trip_replays_the_same_batch(self):
         sampler = PairSampler(_ramp()[None], DepthKind.RELATIVE, [0], PairSamplerConfig(), image_size=(40, 50), seed=7)

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from devices import validate
 from devices.axes import is_rigid, opengl_to_opencv
 from devices.capture import commit_with_split
 from devices.errors import InputError
@@ -63,10 +64,30 @@ def arkit_c2w_to_opencv(quat_xyzw: np.ndarray, position: np.ndarray) -> np.ndarr
 
 
 def check_pose(c2w: np.ndarray, where: Path | str, what: str) -> np.ndarray:
-    """``c2w`` if it is a finite rigid transform, else InputError naming ``where``."""
+    """``c2w`` if it is a finite rigid transform within +-MAX_COORDINATE, else InputError naming ``where``."""
     if not is_rigid(c2w):
         raise InputError(where, f"{what} is not a finite rigid camera pose")
+    if np.abs(c2w[:3, 3]).max() > validate.MAX_COORDINATE:
+        raise InputError(where, f"{what} places the camera beyond +-{validate.MAX_COORDINATE:g}")
     return c2w
+
+
+def check_intrinsics(K: np.ndarray, size: tuple[int, int], where: Path | str) -> None:
+    """InputError unless ``K`` [3, 3] is a finite pinhole matrix that fits an image of ``size`` (w, h)."""
+    w, h = size
+    top = 100.0 * max(w, h)
+    validate.number(K[0, 0], where, "fx", low=0.0, high=top, low_open=True)
+    validate.number(K[1, 1], where, "fy", low=0.0, high=top, low_open=True)
+    validate.number(K[0, 2], where, "cx", low=-10.0 * w, high=10.0 * w)
+    validate.number(K[1, 2], where, "cy", low=-10.0 * h, high=10.0 * h)
+
+
+def quaternion(q: np.ndarray, where: Path | str, what: str) -> np.ndarray:
+    """``q`` (4 numbers) if finite and of a usable length (it is normalised later)."""
+    q = validate.finite_array(q, where, what, (4,))
+    if not 1e-3 < float(np.linalg.norm(q)) < 1e3:
+        raise InputError(where, f"{what} is not a rotation quaternion (length {np.linalg.norm(q):.3g})")
+    return q
 
 
 def depth_frame(
@@ -117,6 +138,7 @@ def write_import(
     options: ImportOptions,
     progress: ProgressFn | None,
     extra: dict,
+    source: Path | None = None,
 ) -> SceneFolder:
     """Write ``frames`` into the scene folder ``out`` atomically: any error leaves no OUT behind.
 
@@ -124,14 +146,20 @@ def write_import(
         frames: the frames to keep (already thinned by ``options.every``), in capture order.
         total: how many frames ``frames`` yields (for progress).
         extra: capture metadata stored under transforms.json's "sparsenerf"/"capture".
+        source: the recording, named when no frame has valid depth.
     """
     # keep_partial is off: SceneWriter discards its staging folder when a frame raises, so OUT never appears.
     with SceneWriter(Path(out), sensor=SENSOR, depth_kind=DepthKind.METRIC, ranking_window=RANKING_WINDOW,
                      extra=extra, overwrite=options.overwrite) as writer:
+        with_depth = 0
         for frame in frames:
+            with_depth += validate.has_valid_depth(frame.depth)
             writer.add(frame)
             if progress is not None:
                 progress(len(writer), total)
+        if len(writer) and not with_depth:
+            raise InputError(source or out, "no frame has valid depth (every depth value is 0, or "
+                                                            "below the confidence threshold)")
         return commit_with_split(writer, options.train_views)
 
 

@@ -12,13 +12,13 @@ The export holds ``keyframes/`` with, per keyframe ``<stem>`` (a timestamp):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from devices import validate
 from devices.axes import opengl_to_opencv
 from devices.errors import InputError
 from devices.frame import Frame
@@ -26,6 +26,7 @@ from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, 
 from devices.iphone.common import (
     IphoneConfig,
     check_aspect,
+    check_intrinsics,
     check_pose,
     depth_frame,
     read_png_channel,
@@ -64,21 +65,22 @@ def read_camera(path: Path) -> PolycamCamera:
     """Parse a keyframe camera JSON; InputError naming it when missing or malformed."""
     if not path.is_file():
         raise InputError(path, "missing (every keyframe image needs its camera JSON)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        missing = [k for k in _CAMERA_KEYS if k not in doc]
-        if missing:
-            raise InputError(path, f"has no {', '.join(missing)}")
-        v = {k: float(doc[k]) for k in _CAMERA_KEYS}
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as exc:
-        raise InputError(path, f"is not a valid Polycam camera JSON ({exc})") from None
+    doc = validate.read_json(path)
+    if not isinstance(doc, dict):
+        raise InputError(path, "is not a valid Polycam camera JSON (not an object)")
+    missing = [k for k in _CAMERA_KEYS if k not in doc]
+    if missing:
+        raise InputError(path, f"has no {', '.join(missing)}")
+    size = (validate.image_side(doc["width"], path, "width"), validate.image_side(doc["height"], path, "height"))
+    v = {k: validate.number(doc[k], path, k) for k in _CAMERA_KEYS}
     K = np.array([[v["fx"], 0, v["cx"]], [0, v["fy"], v["cy"]], [0, 0, 1]], dtype=np.float64)
+    check_intrinsics(K, size, path)
     gl = np.eye(4)
     gl[:3, :] = [[v[f"t_{r}{c}"] for c in range(4)] for r in range(3)]
     c2w = check_pose(opengl_to_opencv(gl), path, "t_00..t_23")
     blur = doc.get("blur_score")
-    return PolycamCamera(K=K, size=(int(v["width"]), int(v["height"])), c2w=c2w,
-                         blur_score=None if blur is None else float(blur))
+    return PolycamCamera(K=K, size=size, c2w=c2w,
+                         blur_score=None if blur is None else validate.number(blur, path, "blur_score"))
 
 
 def confidence_levels(raw: np.ndarray) -> np.ndarray:
@@ -143,7 +145,7 @@ def import_polycam(
     sharp = [c for c in cams if c.blur_score is None or c.blur_score >= polycam.min_blur_score]
     extra = {"source": f"Polycam {Path(path).name}", "corrected": image_dir.name.startswith("corrected"),
              "skipped_blurry": len(images) - len(sharp)}
-    return write_import(frames, len(kept), out, options, progress, extra)
+    return write_import(frames, len(kept), out, options, progress, extra, Path(path))
 
 
 def detect(path: Path) -> bool:

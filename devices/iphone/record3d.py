@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from devices import validate
 from devices.errors import InputError
 from devices.frame import Frame
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
@@ -29,8 +30,10 @@ from devices.iphone.common import (
     IphoneConfig,
     arkit_c2w_to_opencv,
     check_aspect,
+    check_intrinsics,
     check_pose,
     depth_frame,
+    quaternion,
     write_import,
 )
 from devices.iphone.upsample import scale_intrinsics
@@ -62,7 +65,16 @@ def open_r3d(path: Path) -> zipfile.ZipFile:
         raise InputError(path, f"is not a readable Record3D .r3d file (a zip archive): {exc}") from None
 
 
+MAX_MEMBER_BYTES = 256 << 20
+"""Largest archive member read (its declared size, checked before anything is allocated); a 4K JPEG or a
+depth map is a few MB."""
+
+
 def _read_entry(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    info = zf.NameToInfo.get(name)
+    if info is not None and info.file_size > MAX_MEMBER_BYTES:
+        raise InputError(f"{path}:{name}", f"declares {info.file_size} bytes, more than the {MAX_MEMBER_BYTES} "
+                                           "a Record3D member may have (a damaged or crafted archive)")
     try:
         return zf.read(name)
     except KeyError:
@@ -77,15 +89,15 @@ def parse_metadata(doc: dict[str, Any], where: str) -> R3dMeta:
     if missing:
         raise InputError(where, f"metadata has no {', '.join(missing)}")
     try:
-        K = np.asarray(doc["K"], dtype=np.float64).reshape(3, 3).T  # stored column-major
-        poses = np.asarray(doc["poses"], dtype=np.float64).reshape(-1, 7)
-        rgb_size = (int(doc["w"]), int(doc["h"]))
-        depth_size = (int(doc["dw"]), int(doc["dh"]))
-        fps = float(doc.get("fps", 30.0) or 30.0)
-    except (TypeError, ValueError) as exc:
+        K = validate.finite_array(doc["K"], where, "metadata K", (9,)).reshape(3, 3).T  # stored column-major
+        poses = validate.finite_array(doc["poses"], where, "metadata poses").reshape(-1, 7)
+    except ValueError as exc:
         raise InputError(where, f"metadata is malformed ({exc})") from None
-    if not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise InputError(where, "metadata K must be finite with positive focal lengths")
+    rgb_size = tuple(validate.image_side(doc[k], where, f"metadata {k}") for k in ("w", "h"))
+    depth_size = tuple(validate.image_side(doc[k], where, f"metadata {k}") for k in ("dw", "dh"))
+    fps = doc.get("fps", 30.0)
+    fps = 30.0 if fps is None else validate.number(fps, where, "metadata fps", low=0.0, high=1000.0, low_open=True)
+    check_intrinsics(K, rgb_size, where)
     return R3dMeta(K=K, rgb_size=rgb_size, depth_size=depth_size, fps=fps, poses=poses)
 
 
@@ -93,8 +105,10 @@ def read_metadata(zf: zipfile.ZipFile, path: Path) -> R3dMeta:
     raw = _read_entry(zf, "metadata", path)
     try:
         doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}:metadata", f"is not valid JSON ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{path}:metadata", f"is not valid JSON ({str(exc)[:120]})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}:metadata", "is not a JSON object")
     return parse_metadata(doc, f"{path}:metadata")
 
 
@@ -136,7 +150,8 @@ def _read_frame(zf: zipfile.ZipFile, path: Path, meta: R3dMeta, i: int, k: int, 
         conf = _lzfse_array(_read_entry(zf, f"rgbd/{i}.conf", path), np.uint8, meta.depth_size,
                             f"{path}:rgbd/{i}.conf")
     q = meta.poses[i]
-    c2w = check_pose(arkit_c2w_to_opencv(q[:4], q[4:]), f"{path}:metadata", f"pose {i}")
+    quat = quaternion(q[:4], f"{path}:metadata", f"pose {i} quaternion")
+    c2w = check_pose(arkit_c2w_to_opencv(quat, q[4:]), f"{path}:metadata", f"pose {i}")
     return depth_frame(rgb, depth, conf, K, c2w, config, index=k, timestamp=i / meta.fps,
                        meta={"source_frame": i})
 
@@ -160,7 +175,7 @@ def import_record3d(
         frames = (_read_frame(zf, path, meta, i, k, config) for k, i in enumerate(keep))
         extra = {"source": f"Record3D {path.name}", "fps": meta.fps / max(1, options.every),
                  "depth_size": list(meta.depth_size)}
-        return write_import(frames, len(keep), out, options, progress, extra)
+        return write_import(frames, len(keep), out, options, progress, extra, path)
 
 
 def detect(path: Path) -> bool:

@@ -24,15 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from devices import validate
 from devices.errors import InputError
 from devices.frame import Frame
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
 from devices.iphone.common import (
     IphoneConfig,
     check_aspect,
+    check_intrinsics,
     check_pose,
     depth_frame,
     quat_to_matrix,
+    quaternion,
     read_png_channel,
     write_import,
 )
@@ -46,9 +49,9 @@ def read_camera_matrix(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InputError(path, "missing (the Stray Scanner capture has no intrinsics)")
     try:
-        K = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise InputError(path, f"is not a 3x3 table of numbers ({exc})") from None
+        K = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"is not a 3x3 table of numbers ({str(exc)[:120]})") from None
     if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
         raise InputError(path, f"must hold a 3x3 camera matrix with positive focal lengths, got shape {K.shape}")
     return K
@@ -58,14 +61,21 @@ def read_odometry(path: Path) -> dict[int, np.ndarray]:
     """Per frame number, the row (timestamp, x, y, z, qx, qy, qz, qw) of ``odometry.csv``."""
     if not path.is_file():
         raise InputError(path, "missing (the Stray Scanner capture has no poses)")
-    with open(path, encoding="utf-8") as fh:
-        header = [c.strip() for c in fh.readline().split(",")]
-    if tuple(header) != ODOMETRY_COLUMNS:
-        raise InputError(path, f"header must be {', '.join(ODOMETRY_COLUMNS)}; got {', '.join(header)}")
     try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise InputError(path, f"has a malformed row ({exc})") from None
+        with open(path, encoding="utf-8") as fh:
+            header = [c.strip() for c in fh.readline(4096).split(",")]
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text (expected a CSV table)") from None
+    if tuple(header) != ODOMETRY_COLUMNS:
+        raise InputError(path, f"header must be {', '.join(ODOMETRY_COLUMNS)}; got {', '.join(header)[:120]}")
+    try:
+        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"has a malformed row ({str(exc)[:120]})") from None
+    if table.size and table.shape[1] == len(ODOMETRY_COLUMNS):
+        validate.finite_array(table, path, "odometry")
+        if np.abs(table[:, 1]).max() > 1e9:
+            raise InputError(path, "frame numbers must be below 1e9")
     if table.size and table.shape[1] != len(ODOMETRY_COLUMNS):
         raise InputError(path, f"rows must have {len(ODOMETRY_COLUMNS)} columns, got {table.shape[1]}")
     return {int(row[1]): np.delete(row, 1) for row in table}
@@ -119,6 +129,7 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
         size = (depth_mm.shape[1], depth_mm.shape[0])
         if depth_size is None:
             _check_principal_point(K, rgb, root / "camera_matrix.csv")
+            check_intrinsics(K, (rgb.shape[1], rgb.shape[0]), root / "camera_matrix.csv")
             check_aspect(size, (rgb.shape[1], rgb.shape[0]), root / "depth" / f"{i:06d}.png")
             depth_size = size
         elif size != depth_size:
@@ -129,7 +140,8 @@ def _frames(root: Path, ids: list[int], K: np.ndarray, odo: dict[int, np.ndarray
         if conf is not None and conf.shape != depth_mm.shape:
             raise InputError(conf_path, f"is {conf.shape[1]}x{conf.shape[0]}, its depth map is {size[0]}x{size[1]}")
         row = odo[i]
-        c2w = check_pose(stray_c2w(row[4:8], row[1:4]), root / "odometry.csv", f"frame {i}")
+        quat = quaternion(row[4:8], root / "odometry.csv", f"frame {i}: qx, qy, qz, qw")
+        c2w = check_pose(stray_c2w(quat, row[1:4]), root / "odometry.csv", f"frame {i}")
         yield depth_frame(rgb, depth_mm.astype(np.float32) * np.float32(1e-3), conf, K, c2w, config,
                           index=k, timestamp=float(row[0] - t0), meta={"source_frame": i})
         k += 1
@@ -157,7 +169,7 @@ def import_stray(
     every = max(1, options.every)
     total = len(ids[::every])
     extra = {"source": f"Stray Scanner {root.name}"}
-    return write_import(_frames(root, ids, K, odo, every, config), total, out, options, progress, extra)
+    return write_import(_frames(root, ids, K, odo, every, config), total, out, options, progress, extra, root)
 
 
 def detect(path: Path) -> bool:

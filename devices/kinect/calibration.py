@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devices import validate
 from devices.errors import InputError
 
 BROWN_CONRADY = "CALIBRATION_LensDistortionModelBrownConrady"
@@ -163,28 +164,37 @@ class KinectCalibration:
         return R, t
 
 
+MAX_SENSOR_SIDE = 8192
+"""Largest sensor side a calibration may claim (the colour sensor is 4096x3072)."""
+
+
 def _camera(cam: dict, where: Path) -> CameraModel:
     intr = cam["Intrinsics"]
     model = intr["ModelType"]
     if model not in (BROWN_CONRADY, RATIONAL_6KT):
         raise InputError(where, f"unsupported lens model {model!r} (expected Brown-Conrady)")
-    count = int(intr["ModelParameterCount"])
-    params = [float(v) for v in intr["ModelParameters"]][:count]
+    loc = cam.get("Location")
+    count = validate.integer(intr["ModelParameterCount"], where, f"{loc}: ModelParameterCount", low=0, high=64)
+    params = [float(v) for v in validate.finite_array(intr["ModelParameters"], where, f"{loc}: ModelParameters",
+                                                       limit=1e4).ravel()][:count]
     if len(params) < 14:
-        raise InputError(where, f"{cam.get('Location')}: {len(params)} model parameters, the SDK needs 14")
+        raise InputError(where, f"{loc}: {len(params)} model parameters, the SDK needs 14")
     cx, cy, fx, fy, k1, k2, k3, k4, k5, k6, codx, cody, p2, p1 = params[:14]
     if not (fx > 0 and fy > 0):
-        raise InputError(where, f"{cam.get('Location')}: focal lengths must be positive")
-    radius = float(cam["MetricRadius"])
+        raise InputError(where, f"{loc}: focal lengths must be positive")
+    radius = validate.number(cam["MetricRadius"], where, f"{loc}: MetricRadius")
     if radius <= 0.0001:
         radius = _DEFAULT_METRIC_RADIUS
     rt = cam["Rt"]
-    R = np.asarray(rt["Rotation"], dtype=np.float64).reshape(3, 3)
-    t = np.asarray(rt["Translation"], dtype=np.float64).reshape(3) * 1000.0  # metres -> mm
+    R = validate.finite_array(rt["Rotation"], where, f"{loc}: Rotation", (9,)).reshape(3, 3)
+    if not np.allclose(R @ R.T, np.eye(3), atol=1e-3):
+        raise InputError(where, f"{loc}: Rotation is not a rotation matrix")
+    t = validate.finite_array(rt["Translation"], where, f"{loc}: Translation", (3,), limit=10.0) * 1000.0  # m -> mm
+    width, height = (validate.integer(cam[k], where, f"{loc}: {k}", low=1, high=MAX_SENSOR_SIDE)
+                     for k in ("SensorWidth", "SensorHeight"))
     return CameraModel(
         cx=cx, cy=cy, fx=fx, fy=fy, k=(k1, k2, k3, k4, k5, k6), codx=codx, cody=cody, p1=p1, p2=p2,
-        metric_radius=radius, model=model, width=int(cam["SensorWidth"]), height=int(cam["SensorHeight"]),
-        R=R, t=t,
+        metric_radius=radius, model=model, width=width, height=height, R=R, t=t,
     )
 
 
@@ -199,8 +209,10 @@ def parse_calibration(text: str | bytes, where: str | Path) -> KinectCalibration
     try:
         doc = json.loads(text)
         cameras = doc["CalibrationInformation"]["Cameras"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InputError(where, f"calibration is not Azure Kinect calibration JSON ({exc.__class__.__name__})") from None
+    if not isinstance(cameras, list):
+        raise InputError(where, "calibration is not Azure Kinect calibration JSON (Cameras is not a list)")
     by_location = {c.get("Location"): c for c in cameras if isinstance(c, dict)}
     try:
         depth = by_location["CALIBRATION_CameraLocationD0"]

@@ -79,12 +79,21 @@ def split_ids(views: list[int], split: str | None) -> tuple[list[int], list[int]
     return train, test
 
 
+def camera_matrix(cams, v: int) -> np.ndarray:
+    """world_mat_v @ scale_mat_v [4, 4]; ValueError unless both are finite 4x4 number arrays (not objects)."""
+    mats = [cams[f"{name}_{v}"] for name in ("world_mat", "scale_mat")]
+    for m in mats:
+        if not isinstance(m, np.ndarray) or m.dtype.kind not in "iuf" or m.shape != (4, 4) or not np.isfinite(m).all():
+            raise ValueError("world_mat / scale_mat must be finite 4x4 number arrays")
+    return mats[0].astype(np.float64) @ mats[1].astype(np.float64)
+
+
 def load_dtu(root: str | Path, *, split: str | None = None, downscale: int = 1) -> Scene:
     """Load a DTU scan in the IDR / MonoSDF layout (see the module docstring)."""
     root = Path(root)
     views = _views(root)
     try:
-        cams = np.load(root / "cameras.npz")
+        cams = np.load(root / "cameras.npz", allow_pickle=False)  # data only: object arrays are refused
     except (OSError, ValueError) as exc:
         raise InputError(root / "cameras.npz", f"cannot be read ({exc.__class__.__name__})") from None
     images, depths, Ks, c2ws = [], [], [], []
@@ -94,9 +103,11 @@ def load_dtu(root: str | Path, *, split: str | None = None, downscale: int = 1) 
             raise InputError(root / f"{v:06d}_rgb.png", "cannot be decoded as an image")
         h, w = img.shape[:2]
         try:
-            P = cams[f"world_mat_{v}"] @ cams[f"scale_mat_{v}"]
+            P = camera_matrix(cams, v)
         except KeyError as exc:
             raise InputError(root / "cameras.npz", f"has no {exc.args[0]} for view {v}") from None
+        except ValueError as exc:
+            raise InputError(root / "cameras.npz", f"view {v}: {exc}") from None
         K, c2w = decompose(P)
         Ks.append(scale_K(fit_intrinsics(K, w, h), 1 / downscale, 1 / downscale))
         c2ws.append(c2w)

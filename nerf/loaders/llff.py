@@ -101,7 +101,10 @@ def load_llff(
     images = _read_images(layout.images, factor, llff_format.pick_image_folder(root, factor).factor)
     n, h, w, _ = images.shape
     K = np.stack([layout.poses.intrinsics(i, w, h).K for i in range(n)])
-    c2w, bounds = normalise_poses(layout.poses.c2w, layout.poses.bounds)
+    try:
+        c2w, bounds = normalise_poses(layout.poses.c2w, layout.poses.bounds)
+    except ValueError as exc:
+        raise InputError(root / llff_format.POSES_FILE, str(exc)) from None
     train_ids, test_ids = layout.train_ids, layout.test_ids
     if not train_ids:
         train_ids, test_ids = llff_format.llff_holdout_split(n, n_train)
@@ -185,4 +188,8 @@ def average_pose(c2w: np.ndarray) -> np.ndarray:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
+    n = float(np.linalg.norm(v))
+    if not n > 1e-6 * max(1.0, float(np.abs(v).max())):  # e.g. cameras facing opposite ways: no average view
+        raise ValueError("the cameras have no common viewing direction (they face opposite ways), so LLFF's "
+                         "average pose is undefined; this is not a forward-facing LLFF scene")
+    return v / n
