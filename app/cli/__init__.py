@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "app.cli.train",
     "app.cli.eval",
     "app.cli.render",
+    "app.cli.export",
 )
 
 

@@ -1,4 +1,4 @@
-"""`sparsenerf render RUN --path spiral|interp|orbit --out FILE.mp4`: a video of a trained run."""
+"""`sparsenerf render RUN --path spiral|interp|orbit | --camera-path FILE.json --out FILE.mp4`: a video of a trained run."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ class Render:
     the right. MP4, H.264, written atomically (an interrupted render leaves no file).
 
     Paths: spiral (the original LLFF/RegNeRF spiral around the average camera), interp (a smooth loop
-    through the training views), orbit (a circle around the point the training views look at).
+    through the training views), orbit (a circle around the point the training views look at), or a
+    camera path you designed (`--camera-path`, nerfstudio's camera_path.json, as the studio saves it).
 
-    Example: `sparsenerf render runs/desk --path interp --out desk.mp4 --frames 90 --width 480`.
+    Example: `sparsenerf render runs/desk --path interp --out desk.mp4 --frames 90 --width 480`;
+    `sparsenerf render runs/desk --camera-path desk_path.json --out desk.mp4`.
     """
 
     run_dir: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="RUN")]
@@ -33,7 +35,14 @@ class Render:
     fps: float = 30.0
     """Frames per second."""
     width: int | None = None
-    """Width in pixels of each half (default: the training images'); the height keeps the aspect ratio."""
+    """Width in pixels of each half (default: the training images', or the camera path's render_width);
+    the height keeps the aspect ratio."""
+    camera_path: Path | None = None
+    """nerfstudio camera_path.json to render instead of --path: its `camera_path` frames as they are
+    (--frames and --fps come from the file), or frames sampled from its keyframes when it has none."""
+    dataparser_transforms: Path | None = None
+    """With --camera-path made in nerfstudio's viewer: that run's dataparser_transforms.json, to map
+    the path from nerfstudio's normalised frame into the scene's."""
     threads: Threads = None
     """CPU threads for torch (rendering)."""
 
@@ -50,13 +59,27 @@ class Render:
             raise InputError(None, f"--width must be at least 16 pixels, got {self.width}")
         if not self.out.parent.is_dir():  # say so before loading the run
             raise InputError(self.out.parent, "folder does not exist (for --out)")
+        fps, label = self.fps, self.path
+        if self.camera_path is not None:  # read the path before the (slow) run, so a bad file fails fast
+            cams, fps = self._designed_path()
+            label = self.camera_path.name
         trainer = load_run_checked(self.run_dir)
-        cams = camera_path(trainer.scene, self.path, self.frames, self.width)
-        bar = Progress(len(cams), f"render {self.path}")
-        info = render_video(trainer.render, cams, self.out, self.fps, on_frame=lambda k, n: bar.update(k - bar.done))
+        if self.camera_path is None:
+            cams = camera_path(trainer.scene, self.path, self.frames, self.width)
+        bar = Progress(len(cams), f"render {label}")
+        info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done))
         bar.close()
         print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, {info.fps:g} fps")
         return 0
+
+    def _designed_path(self) -> tuple[list, float]:
+        from nerf.camera_path_json import load_camera_path
+
+        loaded = load_camera_path(self.camera_path, self.dataparser_transforms)
+        cams = loaded.cameras
+        if self.width is not None:
+            cams = [c.scaled(self.width / c.width) for c in cams]
+        return cams, loaded.fps
 
 
 COMMAND = Annotated[Render, tyro.conf.subcommand("render")]

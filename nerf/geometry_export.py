@@ -1,0 +1,216 @@
+"""Geometry out of a trained run: coloured point clouds, TSDF meshes and depth maps (no Qt).
+
+Every export renders colour, depth and accumulated opacity from a set of views (``export_cameras``),
+drops the rays whose opacity is below ``min_acc`` (empty space, the background), and then:
+
+- point cloud: back-projects every kept pixel (depth is along the optical axis) into the world;
+- mesh: fuses the views into a TSDF (``nerf.tsdf_mesh``), cropped to the scene's box;
+- depth maps: one file per view, 16-bit PNG millimetres when the scene's depth is metric, float32
+  NPY in scene units otherwise, with ``cameras.json`` (intrinsics and camera-to-world of each file).
+
+Coordinates are the scene's world frame, times ``Scene.to_metres`` when it is known (our captures:
+metres); otherwise scene units. Every file is written under a temporary name and renamed when
+complete, so a failure or a cancel (an exception from the progress callback) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from devices.errors import InputError
+from nerf.atomic import replace_when_done
+from nerf.types import Camera, RenderResult
+
+VIEW_SETS = ("all", "train", "test", "path")
+"""all: every view of the scene (training and held-out poses, views around the scene); train / test:
+the split's views; path: a smooth loop through the training views (``nerf.paths.interp_poses``)."""
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class GeometrySettings:
+    """What to render for a geometry export."""
+
+    views: str = "all"
+    """Which views: see VIEW_SETS."""
+    path_frames: int = 24
+    """Views on the loop through the training views (views="path")."""
+    width: int | None = None
+    """Render width in pixels (default: the scene's)."""
+    min_acc: float = 0.5
+    """Rays with less accumulated opacity are dropped (empty space, background)."""
+    stride: int = 1
+    """Point clouds: keep every stride-th pixel in each direction."""
+    voxel: float | None = None
+    """Mesh: TSDF voxel size in scene units (default: the scene box's longest side / 512)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The renders of an export, and what scales them: ``to_metres`` (None: scene units)."""
+
+    results: list[RenderResult]
+    to_metres: float | None
+    box: np.ndarray
+    """float [2, 3] the scene's box (min, max corners) in scene units."""
+
+
+def export_cameras(trainer, s: GeometrySettings) -> list[Camera]:
+    """The cameras of ``s.views`` for ``trainer``'s scene, ``s.width`` pixels wide."""
+    from nerf.paths import interp_poses
+
+    scene = trainer.scene
+    if scene.ndc:
+        raise InputError(None, "geometry export needs a metric scene; forward-facing (NDC) scenes such as "
+                               "LLFF have no metric depth to export")
+    if s.views not in VIEW_SETS:
+        raise InputError(None, f"unknown views {s.views!r} (expected one of {', '.join(VIEW_SETS)})")
+    ids = {"all": range(scene.num_views), "train": scene.train_ids, "test": scene.test_ids}.get(s.views)
+    if s.views == "path":
+        ref = scene.train_ids[0]
+        poses = interp_poses(scene.c2w[scene.train_ids], max(2, s.path_frames), loop=True)
+        cams = [Camera(K=scene.K[ref].copy(), c2w=p, width=scene.width, height=scene.height) for p in poses]
+    else:
+        cams = [trainer.view_camera(int(i)) for i in ids]
+    if not cams:
+        raise InputError(None, f"the scene has no {s.views} views")
+    if s.width is not None:
+        if s.width < 8:
+            raise InputError(None, f"width must be at least 8 pixels, got {s.width}")
+        cams = [c.scaled(s.width / c.width) for c in cams]
+    return cams
+
+
+def render_views(trainer, cameras: Sequence[Camera], on_view: Progress | None = None,
+                 render: Callable[[Camera], RenderResult] | None = None) -> Rendered:
+    """Render ``cameras`` with ``render`` (default ``trainer.render``); ``on_view(done, total)`` after each
+    (it may raise to cancel)."""
+    from nerf.fields.factory import scene_aabb
+
+    render = render or trainer.render
+    results = []
+    for k, cam in enumerate(cameras):
+        results.append(render(cam))
+        if on_view:
+            on_view(k + 1, len(cameras))
+    return Rendered(results, trainer.scene.to_metres, scene_aabb(trainer.scene))
+
+
+def backproject(result: RenderResult, min_acc: float, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """World points float64 [M, 3] (scene units) and colours uint8 [M, 3] of the pixels with acc >= min_acc."""
+    cam = result.camera
+    v, u = np.mgrid[0:cam.height:stride, 0:cam.width:stride]
+    z = result.depth[v, u]
+    keep = (result.acc[v, u] >= min_acc) & np.isfinite(z) & (z > 0)
+    u, v, z = u[keep] + 0.5, v[keep] + 0.5, z[keep].astype(np.float64)
+    K = cam.K
+    local = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=1)
+    pts = local @ cam.c2w[:3, :3].T + cam.c2w[:3, 3]
+    return pts, result.rgb[v.astype(int), u.astype(int)]
+
+
+def point_cloud(rendered: Rendered, min_acc: float = 0.5, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """All views' kept pixels inside the scene's box: points float64 [M, 3] (metres when known), colours uint8 [M, 3]."""
+    pts, cols = [], []
+    for r in rendered.results:
+        p, c = backproject(r, min_acc, stride)
+        inside = np.all((p >= rendered.box[0]) & (p <= rendered.box[1]), axis=1)
+        pts.append(p[inside])
+        cols.append(c[inside])
+    scale = rendered.to_metres or 1.0
+    return np.concatenate(pts) * scale, np.concatenate(cols)
+
+
+def write_point_cloud(points: np.ndarray, colours: np.ndarray, out: str | Path) -> Path:
+    """Binary PLY with float xyz and uchar rgb, written atomically."""
+    out = _check_out(out, ".ply")
+    if len(points) == 0:
+        raise InputError(out, "no points to write: every ray was below the opacity threshold")
+    header = ("ply\nformat binary_little_endian 1.0\n"
+              f"element vertex {len(points)}\n"
+              "property float x\nproperty float y\nproperty float z\n"
+              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
+    rec = np.empty(len(points), dtype=[("p", "<f4", 3), ("c", "u1", 3)])
+    rec["p"], rec["c"] = points, colours
+    with replace_when_done(out, out.with_name(f".{out.name}.partial.ply"), "cannot write the point cloud") as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(header.encode())
+            fh.write(rec.tobytes())
+    return out
+
+
+def write_depth_maps(rendered: Rendered, out_dir: str | Path, min_acc: float = 0.5) -> Path:
+    """One depth map per view into OUT_DIR (created; an existing non-empty one is refused), atomically.
+
+    Metric scenes: ``depth_NNNN.png`` uint16 millimetres (0 = no depth: low opacity or beyond 65.535 m);
+    otherwise ``depth_NNNN.npy`` float32 scene units (0 = no depth). ``cameras.json`` lists each file with
+    its intrinsics K and OpenCV camera-to-world (metres when metric).
+    """
+    import cv2
+
+    out = Path(out_dir)
+    if not out.parent.is_dir():
+        raise InputError(out.parent, "folder does not exist")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(out, "already exists and is not an empty folder")
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    metric = rendered.to_metres is not None
+    entries = []
+    try:
+        tmp.mkdir()
+        for k, r in enumerate(rendered.results):
+            depth = np.where(r.acc >= min_acc, r.depth, 0.0)
+            c2w = r.camera.c2w.copy()
+            if metric:
+                name = f"depth_{k:04d}.png"
+                mm = np.round(depth * rendered.to_metres * 1000.0)
+                if not cv2.imwrite(str(tmp / name), np.where(mm > 65535, 0, mm).astype(np.uint16)):
+                    raise OSError(f"cannot write {name}")
+                c2w[:3, 3] *= rendered.to_metres
+            else:
+                name = f"depth_{k:04d}.npy"
+                np.save(tmp / name, depth.astype(np.float32))
+            entries.append({"file": name, "width": r.camera.width, "height": r.camera.height,
+                            "K": r.camera.K.tolist(), "c2w_opencv": c2w.tolist()})
+        doc = {"units": "millimetres (uint16 PNG)" if metric else "scene units (float32 NPY)", "views": entries}
+        (tmp / "cameras.json").write_text(json.dumps(doc, indent=1))
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise InputError(out, f"cannot write the depth maps ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _check_out(out: str | Path, suffix: str) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != suffix:
+        raise InputError(out, f"must end in {suffix}")
+    if not out.parent.is_dir():
+        raise InputError(out.parent, "folder does not exist")
+    return out
+
+
+def mesh_from_rendered(rendered: Rendered, min_acc: float = 0.5, voxel: float | None = None,
+                       on_view: Callable[[], None] | None = None):
+    """The TSDF mesh (``nerf.tsdf_mesh.Mesh``, metres when known) of the renders, cropped to the scene's box.
+
+    ``voxel`` is in scene units (default: the box's longest side / 512); pieces smaller than 200
+    triangles (floaters) are dropped.
+    """
+    from nerf.tsdf_mesh import DepthView, default_voxel, fuse
+
+    views = (DepthView(r.rgb, np.where(r.acc >= min_acc, r.depth, 0.0), r.camera) for r in rendered.results)
+    mesh = fuse(views, voxel or default_voxel(rendered.box), rendered.box, on_view, min_triangles=200)
+    return mesh.scaled(rendered.to_metres or 1.0)
