@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import atomic_write_text
 from devices.axes import opencv_to_opengl, opengl_to_opencv
 from devices.errors import InputError
-from nerf.atomic import replace_when_done
 from nerf.camera_path import CameraPath, Keyframe, camera_from_fov, vertical_fov_deg
 from nerf.types import Camera
 
@@ -76,8 +76,7 @@ def save_camera_path(path: CameraPath, out: str | Path, n_frames: int | None = N
     if not out.parent.is_dir():
         raise InputError(out.parent, "folder does not exist")
     text = json.dumps(path_to_json(path, n_frames), indent=1)
-    with replace_when_done(out, out.with_name(f".{out.name}.partial"), "cannot write the camera path") as tmp:
-        tmp.write_text(text)
+    atomic_write_text(out, text)
     return out
 
 

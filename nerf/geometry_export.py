@@ -16,7 +16,6 @@ complete, so a failure or a cancel (an exception from the progress callback) lea
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import commit_dir, recover_leftovers, replace_when_done, staging_dir
 from devices.errors import InputError
-from nerf.atomic import replace_when_done
 from nerf.types import Camera, RenderResult
 
 VIEW_SETS = ("all", "train", "test", "path")
@@ -140,7 +139,7 @@ def write_point_cloud(points: np.ndarray, colours: np.ndarray, out: str | Path) 
               "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
     rec = np.empty(len(points), dtype=[("p", "<f4", 3), ("c", "u1", 3)])
     rec["p"], rec["c"] = points, colours
-    with replace_when_done(out, out.with_name(f".{out.name}.partial.ply"), "cannot write the point cloud") as tmp:
+    with replace_when_done(out, problem="cannot write the point cloud", suffix=".ply") as tmp:
         with open(tmp, "wb") as fh:
             fh.write(header.encode())
             fh.write(rec.tobytes())
@@ -154,43 +153,49 @@ def write_depth_maps(rendered: Rendered, out_dir: str | Path, min_acc: float = 0
     otherwise ``depth_NNNN.npy`` float32 scene units (0 = no depth). ``cameras.json`` lists each file with
     its intrinsics K and OpenCV camera-to-world (metres when metric).
     """
-    import cv2
-
     out = Path(out_dir)
     if not out.parent.is_dir():
         raise InputError(out.parent, "folder does not exist")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(out, "already exists and is not an empty folder")
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    recover_leftovers(out)
+    tmp = staging_dir(out)
     shutil.rmtree(tmp, ignore_errors=True)
     metric = rendered.to_metres is not None
     entries = []
     try:
         tmp.mkdir()
         for k, r in enumerate(rendered.results):
-            depth = np.where(r.acc >= min_acc, r.depth, 0.0)
-            c2w = r.camera.c2w.copy()
-            if metric:
-                name = f"depth_{k:04d}.png"
-                mm = np.round(depth * rendered.to_metres * 1000.0)
-                if not cv2.imwrite(str(tmp / name), np.where(mm > 65535, 0, mm).astype(np.uint16)):
-                    raise OSError(f"cannot write {name}")
-                c2w[:3, 3] *= rendered.to_metres
-            else:
-                name = f"depth_{k:04d}.npy"
-                np.save(tmp / name, depth.astype(np.float32))
-            entries.append({"file": name, "width": r.camera.width, "height": r.camera.height,
-                            "K": r.camera.K.tolist(), "c2w_opencv": c2w.tolist()})
+            entries.append(_write_depth(tmp, k, r, min_acc, rendered.to_metres))
         doc = {"units": "millimetres (uint16 PNG)" if metric else "scene units (float32 NPY)", "views": entries}
         (tmp / "cameras.json").write_text(json.dumps(doc, indent=1))
         if out.exists():
             out.rmdir()
-        os.replace(tmp, out)
+        commit_dir(tmp, out)
     except OSError as exc:
         raise InputError(out, f"cannot write the depth maps ({exc.strerror or exc})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _write_depth(folder: Path, k: int, r: RenderResult, min_acc: float, to_metres: float | None) -> dict:
+    """Write view ``k``'s depth map into ``folder``; its cameras.json entry."""
+    import cv2
+
+    depth = np.where(r.acc >= min_acc, r.depth, 0.0)
+    c2w = r.camera.c2w.copy()
+    if to_metres is not None:
+        name = f"depth_{k:04d}.png"
+        mm = np.round(depth * to_metres * 1000.0)
+        if not cv2.imwrite(str(folder / name), np.where(mm > 65535, 0, mm).astype(np.uint16)):
+            raise OSError(f"cannot write {name}")
+        c2w[:3, 3] *= to_metres
+    else:
+        name = f"depth_{k:04d}.npy"
+        np.save(folder / name, depth.astype(np.float32))
+    return {"file": name, "width": r.camera.width, "height": r.camera.height,
+            "K": r.camera.K.tolist(), "c2w_opencv": c2w.tolist()}
 
 
 def _check_out(out: str | Path, suffix: str) -> Path:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import replace_when_done
 from devices.errors import InputError
-from nerf.atomic import replace_when_done
 from nerf.types import Camera
 
 VOXELS_PER_SIDE = 512
@@ -114,7 +114,7 @@ def write_mesh(mesh: Mesh, out: str | Path) -> Path:
     verts["p"], verts["c"] = mesh.vertices, mesh.colours
     faces = np.empty(len(mesh.triangles), dtype=[("n", "u1"), ("i", "<i4", 3)])
     faces["n"], faces["i"] = 3, mesh.triangles
-    with replace_when_done(out, out.with_name(f".{out.name}.partial.ply"), "cannot write the mesh") as tmp:
+    with replace_when_done(out, problem="cannot write the mesh", suffix=".ply") as tmp:
         with open(tmp, "wb") as fh:
             fh.write(header.encode())
             fh.write(verts.tobytes())
