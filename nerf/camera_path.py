@@ -19,9 +19,10 @@ from nerf.paths import _catmull_rom, _quat, _rot
 from nerf.types import Camera
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Keyframe:
-    """One keyframe: ``c2w`` float64 [4, 4] (OpenCV axes), vertical field of view in degrees, time in seconds."""
+    """One keyframe: ``c2w`` float64 [4, 4] (OpenCV axes), vertical field of view in degrees, time in seconds.
+    Compared by identity (the editor finds a keyframe in its list)."""
 
     c2w: np.ndarray
     fov_deg: float

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.capture_panel = CapturePanel(self.capture)
         self.scene_panel = ScenePanel(self.scene)
         self.train_panel = TrainPanel(self.training, self.scene, self.preview, workspace.sub("runs"))
-        self.export_panel = ExportPanel(self.export, self.training)
+        self.export_panel = ExportPanel(self.export, self.training, self.preview)
         for panel, name in ((self.capture_panel, "1 · Capture"), (self.scene_panel, "2 · Scene"),
                             (self.train_panel, "3 · Train && preview"), (self.export_panel, "4 · Export")):
             self.tabs.addTab(panel, name)

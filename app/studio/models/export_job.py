@@ -1,4 +1,4 @@
-"""An export in progress: a video of the trained scene along a camera path."""
+"""An export in progress: a video of the trained scene along a camera path, or its geometry."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.export import ExportWorker, VideoSettings
+from app.studio.workers.geometry import GeometryRequest, GeometryWorker
+
+GEOMETRY_SUFFIX = {"mesh": ".ply", "pointcloud": ".ply", "depth": ""}
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What the export panel asks for; ``out`` None picks a new name under the videos folder."""
+    """What the export panel asks for: a video (``settings``) or, with ``geometry``, a mesh / point cloud /
+    depth maps; ``out`` None picks a new name under the videos (geometry) folder."""
 
     settings: VideoSettings
     out: Path | None = None
+    geometry: GeometryRequest | None = None
 
 
 class ExportJob(QObject):
@@ -43,6 +48,8 @@ class ExportJob(QObject):
         self.training = training
         self.state = "idle"
         self.output: Path | None = None
+        self.kind = "video"
+        """What the current or last export makes: "video", "mesh", "pointcloud" or "depth"."""
         self._pending: ExportRequest | None = None
         self._job: WorkerThread | None = None
         training.stateChanged.connect(self._on_training_state)
@@ -54,6 +61,11 @@ class ExportJob(QObject):
 
     def new_path(self, kind: str) -> Path:
         return self.videos_dir / f"video-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+
+    def new_geometry_path(self, kind: str) -> Path:
+        """A new name under the workspace's geometry folder (next to the videos folder)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return self.videos_dir.parent / "geometry" / f"{kind}-{stamp}{GEOMETRY_SUFFIX[kind]}"
 
     def start(self, request: ExportRequest) -> None:
         if self.training.trainer is None:
@@ -75,8 +87,14 @@ class ExportJob(QObject):
             self._launch(request)
 
     def _launch(self, request: ExportRequest) -> None:
-        out = request.out or self.new_path(request.settings.path)
-        worker = ExportWorker(self.training.trainer, request.settings, out, self.training.render_lock)
+        lock = self.training.render_lock
+        if request.geometry is not None:
+            out = request.out or self.new_geometry_path(request.geometry.kind)
+            worker = GeometryWorker(self.training.trainer, request.geometry, out, lock)
+        else:
+            out = request.out or self.new_path(request.settings.path)
+            worker = ExportWorker(self.training.trainer, request.settings, out, lock)
+        self.kind = "video" if request.geometry is None else request.geometry.kind
         worker.progress.connect(self.progress)
         worker.frameRendered.connect(self.frame)
         worker.finished.connect(self._on_finished)

@@ -39,6 +39,7 @@ class PreviewSession(QObject):
         self.training = training
         self.enabled = False
         """False while no view shows the preview (renders would only slow the training down)."""
+        self._viewers: set = set()
         self.full_scale = 1.0
         self._next_id = 0
         self._shown_id = -1
@@ -71,8 +72,14 @@ class PreviewSession(QObject):
         if state in ("stopped", "finished"):
             self.request(self.full_scale)  # the final model, through the render worker
 
-    def set_enabled(self, enabled: bool) -> None:
-        """Show (True) or hide the preview; showing it asks for a fresh render."""
+    def set_enabled(self, enabled: bool, viewer: object = None) -> None:
+        """Show (True) or hide the preview for ``viewer`` (the Train tab's view: None; the Export tab's path
+        editor: itself); it renders while any viewer shows it, and showing it asks for a fresh render."""
+        if enabled:
+            self._viewers.add(viewer)
+        else:
+            self._viewers.discard(viewer)
+        enabled = bool(self._viewers)
         if enabled != self.enabled:
             self.enabled = enabled
             if enabled:

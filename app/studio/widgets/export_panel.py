@@ -1,4 +1,5 @@
-"""Export panel: camera path, resolution, fps, Export with a progress bar, Cancel, Open the video."""
+"""Export panel: camera path (a preset or one designed in the path editor), resolution, fps, Export with a
+progress bar, Cancel, Open the video; the geometry section (mesh, point cloud, depth maps) shares the bar."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ from PyQt6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.studio.models.export_job import ExportJob, ExportRequest
+from app.studio.models.preview_session import PreviewSession
 from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.widgets.geometry_section import GeometrySection
 from app.studio.widgets.image_view import ImagePane
+from app.studio.widgets.path_editor import PathEditor
 from app.studio.workers.export import PATH_KINDS, VideoSettings
 from nerf.types import RenderResult
 
@@ -30,9 +35,12 @@ SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
 class ExportPanel(QWidget):
     """View of an ExportJob."""
 
-    def __init__(self, job: ExportJob, training: TrainingSession, parent=None) -> None:
+    def __init__(self, job: ExportJob, training: TrainingSession, preview: PreviewSession | None = None,
+                 parent=None) -> None:
         super().__init__(parent)
         self.job, self.training = job, training
+        self.editor = PathEditor(preview) if preview is not None else None
+        self.geometry = GeometrySection()
         self.path = QComboBox()
         for key, label in PATH_KINDS.items():
             self.path.addItem(label, key)
@@ -53,6 +61,10 @@ class ExportPanel(QWidget):
         self.status.setWordWrap(True)
         self.frame_view = ImagePane("last exported frame (RGB | depth)")
         self._layout()
+        if self.editor is not None:
+            self.editor.fps_source = self.fps
+            preview.rendered.connect(self._on_preview)
+        self.geometry.export_button.clicked.connect(self.start_geometry)
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(job.cancel)
         self.open_button.clicked.connect(self.open_video)
@@ -86,17 +98,25 @@ class ExportPanel(QWidget):
         left.addLayout(buttons)
         left.addWidget(self.bar)
         left.addWidget(self.status)
+        if self.editor is not None:
+            left.addWidget(self.editor)
+        left.addWidget(self.geometry)
         left.addStretch(1)
         side = QWidget()
         side.setLayout(left)
-        side.setMaximumWidth(420)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(440)
+        scroll.setMaximumWidth(460)
         row = QHBoxLayout(self)
-        row.addWidget(side)
+        row.addWidget(scroll)
         row.addWidget(self.frame_view, 1)
 
     def settings(self) -> VideoSettings:
+        designed = self.editor.path() if self.editor is not None else None
         return VideoSettings(path=self.path.currentData(), frames=self.frames.value(),
-                             scale=float(self.scale.currentData()), fps=self.fps.value())
+                             scale=float(self.scale.currentData()), fps=self.fps.value(), designed=designed)
 
     def _update_resolution(self) -> None:
         trainer = self.training.trainer
@@ -106,7 +126,24 @@ class ExportPanel(QWidget):
 
     def start(self) -> None:
         self._depth_range = None
+        if self.editor is not None:
+            self.editor.stop_playing()
         self.job.start(ExportRequest(self.settings()))
+
+    def start_geometry(self) -> None:
+        """Export the geometry section's choice at the resolution chosen above."""
+        self._depth_range = None
+        trainer = self.training.trainer
+        width = None if trainer is None else max(8, round(trainer.scene.width * float(self.scale.currentData())))
+        self.job.start(ExportRequest(self.settings(), geometry=self.geometry.request(width)))
+
+    def _on_preview(self, result: RenderResult, _nearest: int) -> None:
+        """The path editor's timeline moves the preview camera: show its renders here while no export runs."""
+        if self.isVisible() and self.job.state not in ("waiting", "running"):
+            from nerf.colormap import robust_range
+            from nerf.video import side_by_side
+
+            self.frame_view.show_rgb(side_by_side(result, robust_range(result.depth, result.acc > 0)))
 
     def open_video(self) -> None:
         if self.job.output is not None:
@@ -116,6 +153,7 @@ class ExportPanel(QWidget):
         """Buttons and the status line from the job's state and the training's (never left stale)."""
         busy = state in ("waiting", "running")
         self.export_button.setEnabled(not busy and self.training.trainer is not None)
+        self.geometry.export_button.setEnabled(not busy and self.training.trainer is not None)
         self.cancel_button.setEnabled(busy)
         self.open_button.setEnabled(self.job.output is not None and not busy)
         if busy:
@@ -129,7 +167,8 @@ class ExportPanel(QWidget):
         if state == "waiting":
             return "Stopping the training first (its checkpoint is kept) …"
         if state == "running":
-            return "Rendering the video … (▶ Train waits until it is done or cancelled)"
+            what = "the video" if self.job.kind == "video" else self.geometry.kind.currentText()
+            return f"Rendering {what} … (▶ Train waits until it is done or cancelled)"
         if state == "failed" and self._error:
             return f"⚠ Export failed: {self._error}"
         if state == "cancelled":
@@ -152,7 +191,7 @@ class ExportPanel(QWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, total)
         self.bar.setValue(done)
-        self.bar.setFormat("frame %v / %m")
+        self.bar.setFormat("frame %v / %m" if self.job.kind == "video" else "view %v / %m")
 
     def _on_frame(self, result: RenderResult) -> None:
         from nerf.colormap import robust_range

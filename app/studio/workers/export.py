@@ -4,7 +4,7 @@ through the same nerf.paths / nerf.video functions as `sparsenerf render`."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ from devices.errors import InputError
 from nerf.types import Camera, RenderResult
 
 PATH_KINDS = {"spiral": "spiral around the training views", "interp": "through the training views",
-              "orbit": "orbit around the scene"}
-"""Camera paths of nerf.paths, with their labels."""
+              "orbit": "orbit around the scene", "designed": "designed path (the keyframes below)"}
+"""Camera paths of nerf.paths, and the one designed in the path editor, with their labels."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class VideoSettings:
     """Resolution relative to the scene's images."""
     fps: int = 24
     """Frames per second of the MP4."""
+    designed: Any = None
+    """The nerf.camera_path.CameraPath of path "designed" (its fps x duration frames; ``frames`` is unused)."""
 
 
 def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
@@ -40,6 +42,10 @@ def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
     if s.path not in PATH_KINDS:
         raise ValueError(f"unknown camera path {s.path!r}; choose one of {', '.join(PATH_KINDS)}")
     width = max(2, round(trainer.scene.width * s.scale))
+    if s.path == "designed":
+        if s.designed is None:
+            raise InputError(None, "no camera path designed yet: add keyframes first")
+        return replace(s.designed, fps=float(s.fps)).cameras(width=width)
     return camera_path(trainer.scene, s.path, s.frames, width=width)
 
 
