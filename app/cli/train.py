@@ -62,6 +62,15 @@ class Train:
     """CPU threads for torch (training and evaluation)."""
     overwrite: bool = False
     """Start a new run in --out even though it already holds one (its run.json, checkpoint and metrics are replaced)."""
+    cluster: str | None = None
+    """Train on a Ray cluster: ray://HOST:10001 (from any machine) or HOST:6379 (from a cluster node); the run
+    folder is written here as it trains. Needs the cluster's token ($RAY_AUTH_TOKEN or --token-file)."""
+    cluster_cpus: float = 1.0
+    """CPUs the remote trainer asks for (with --cluster)."""
+    cluster_gpus: float = 0.0
+    """GPUs the remote trainer asks for (with --cluster; 1 = a whole GPU)."""
+    token_file: Path | None = None
+    """File holding the Ray cluster's token (with --cluster; default $RAY_AUTH_TOKEN, ~/.ray/auth_token)."""
 
     def check_options(self) -> None:
         """InputError for option values that cannot work, before anything is loaded or written."""
@@ -79,11 +88,25 @@ class Train:
             raise InputError(self.out, "already holds a training run: continue it with --resume, "
                                        "replace it with --overwrite, or choose another --out")
 
+    def train_config(self):
+        """The nerf.train_config.TrainConfig of a new run from these options."""
+        from nerf.trainer import TrainConfig
+
+        return TrainConfig(
+            field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
+            depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
+            threads=self.threads,
+        )
+
     def run(self) -> int:
         from nerf.loaders import load_scene
-        from nerf.trainer import TrainConfig, Trainer
+        from nerf.trainer import Trainer
 
         self.check_options()
+        if self.cluster is not None:
+            from app.cluster.cli import train_remote
+
+            return train_remote(self)
         if self.resume:
             from app.runs import load_run_checked
 
@@ -96,12 +119,11 @@ class Train:
                 rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config, trainer.run_id)
         else:
             scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
-            config = TrainConfig(
-                field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
-                depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
-                threads=self.threads,
-            )
-            trainer = Trainer(scene, config, self.out)
+            trainer = Trainer(scene, self.train_config(), self.out)
+        return self.train_and_report(trainer)
+
+    def train_and_report(self, trainer) -> int:
+        """Run ``trainer`` (local or remote) with the status line and Ctrl-C handling; the exit status."""
         s = trainer.scene
         print(f"training {trainer.config.field} on {s.name}: {len(s.train_ids)} train / {len(s.test_ids)} test views, "
               f"{s.width}x{s.height}, depth prior {'on' if trainer.use_prior else 'off'}, device {trainer.device}")
