@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "app.cli.eval",
     "app.cli.render",
     "app.cli.export",
+    "app.cli.batch",
 )
 
 

@@ -100,6 +100,8 @@ class TrainingSession(QObject):
         self.run_dir: Path | None = None
         self.render_lock = threading.Lock()
         """Held by any thread that renders with the trainer's model outside the training loop."""
+        self.remote_target: Any = None
+        """An app.cluster.remote_trainer.ClusterTarget: new runs train on that Ray cluster; None: here."""
         self._job: WorkerThread | None = None
         self._loaded: tuple[TrainHistory, TrainSnapshot | None] | None = None
         self.blocked = ""
@@ -125,11 +127,16 @@ class TrainingSession(QObject):
         """Train the scene at ``scene_root`` with ``config`` (a nerf.trainer.TrainConfig) into ``run_dir``."""
         if self.state in ACTIVE_STATES or self._refuse():
             return
+        target = self.remote_target
 
         def make() -> Any:
             from nerf.loaders import load_scene
             from nerf.trainer import Trainer
 
+            if target is not None:  # the same interface, trained on a Ray cluster (app.cluster)
+                from app.cluster.remote_trainer import RemoteTrainer
+
+                return RemoteTrainer.start(load_scene(scene_root), config, run_dir, target)
             return Trainer(load_scene(scene_root), config, run_dir)
 
         self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)

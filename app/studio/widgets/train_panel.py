@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitt
 from app.studio.models.preview_session import PreviewSession
 from app.studio.models.scene_model import SceneModel
 from app.studio.models.training_session import TrainingSession, eta_seconds
+from app.studio.widgets.cluster_setting import ClusterSetting
 from app.studio.widgets.curves import CurvesView
 from app.studio.widgets.preview_view import PreviewView
 from app.studio.widgets.train_settings import TrainSettings
@@ -48,6 +49,7 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.training, self.scene, self.runs_dir = training, scene, Path(runs_dir)
         self.settings = TrainSettings()
+        self.cluster = ClusterSetting(training)
         self.train_button = QPushButton("▶ Train")
         self.train_button.setStyleSheet("font-weight:bold")
         self.pause_button = QPushButton("❚❚ Pause")
@@ -91,6 +93,7 @@ class TrainPanel(QWidget):
         left.addWidget(self.settings)
         left.addWidget(self.target)
         left.addWidget(self.continue_run)
+        left.addWidget(self.cluster)
         left.addLayout(buttons)
         left.addWidget(self.status)
         left.addStretch(1)
