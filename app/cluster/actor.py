@@ -58,13 +58,19 @@ class TrainerActor:
     # ------------------------------------------------------------------ commands
     def restore(self, checkpoint: bytes) -> int:
         """Continue from ``checkpoint`` (the bytes of a RUN/checkpoints/latest.pt); returns its step."""
+        from devices.atomic import atomic_write_bytes
         from nerf import run_dir as rd
 
         if self._thread is not None:
             raise RuntimeError("cannot restore a checkpoint while training")
         path = self.workdir / rd.CHECKPOINT
-        rd.atomic_write_bytes(path, checkpoint)
-        self.trainer.load_state_dict(rd.load_checkpoint(self.workdir, self.trainer.device))
+        atomic_write_bytes(path, checkpoint)
+        state = rd.load_checkpoint(self.workdir, self.trainer.device)  # data only, as a local resume
+        self.trainer.load_state_dict(state)
+        # the run keeps its id: run.json and the checkpoints mirrored from here go on agreeing
+        self.trainer.run_id = state.get("run_id")
+        source, config, _ = rd.read_run_doc(self.workdir)
+        rd.write_run_json(self.workdir, source, config, self.trainer.run_id)
         rd.write_metrics(self.workdir, [])  # the client keeps the curves up to the checkpoint
         return self.trainer.step_count
 

@@ -134,7 +134,7 @@ def _land(row: SceneRow, ref: Any, out: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - a failed scene must not stop the others
         row.status, row.error = "failed", " ".join(str(exc).split())[-300:]
         return
-    from nerf.run_dir import atomic_write_bytes
+    from devices.atomic import atomic_write_bytes
 
     for rel, data in result["files"].items():
         atomic_write_bytes(out / row.scene / rel, data)
@@ -161,7 +161,7 @@ def table_text(rows: list[SceneRow]) -> str:
 
 def write_summary(rows: list[SceneRow], out: Path) -> None:
     """OUT/summary.csv (machine-readable, empty cell = not applicable) and OUT/summary.md (a Markdown table)."""
-    from nerf.run_dir import atomic_write_bytes
+    from devices.atomic import atomic_write_bytes
 
     buf = io.StringIO()
     writer = csv.writer(buf)

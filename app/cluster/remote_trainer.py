@@ -72,6 +72,7 @@ class RemoteTrainer:
         self._node: str | None = None
         self._local: Any = None
         self._known_lines: set[str] | None = None
+        self.control = _RemoteControl(self)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -233,9 +234,16 @@ class RemoteTrainer:
         if self._actor is not None:
             getattr(self._actor, method).remote()  # fire and forget; the loop acts between two steps
 
-    def request_render(self, camera: Camera, callback: Any) -> None:
-        """Render ``camera`` (blocking this thread) and call ``callback(result)``; nothing when superseded."""
-        result = self.render(camera)
+    def request_render(self, camera: Camera, callback: Any, on_error: Any = None) -> None:
+        """Render ``camera`` (blocking this thread) and call ``callback(result)``; nothing when superseded.
+        A failed render goes to ``on_error`` (else raises)."""
+        try:
+            result = self.render(camera)
+        except Exception as exc:  # noqa: BLE001 - as Trainer.request_render: the caller decides
+            if on_error is None:
+                raise
+            on_error(exc)
+            return
         if result is not None:
             callback(result)
 
@@ -349,3 +357,16 @@ class RemoteTrainer:
         self._ray.kill(actor, no_restart=True)
         self.sync.clear_attachment()
 
+
+class _RemoteControl:
+    """The parts of ``nerf.train_loop.LoopControl`` the studio touches: ``elapsed_s`` (from the snapshots) and
+    ``step_lock`` (accepted; a remote step never races a local export render)."""
+
+    def __init__(self, trainer: RemoteTrainer) -> None:
+        self._trainer = trainer
+        self.step_lock: Any = None
+
+    @property
+    def elapsed_s(self) -> float:
+        snap = self._trainer.snapshot
+        return 0.0 if snap is None else float(snap.elapsed_s)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from devices.atomic import atomic_write_bytes
 from nerf import run_dir as rd
 
 CLUSTER_JSON = "cluster.json"
@@ -31,14 +32,14 @@ class RunSync:
         """Write what ``info`` (one poll) brings: run.json when it changed, new metrics lines, a newer checkpoint."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if info["run_json"] != self._run_json:
-            rd.atomic_write_bytes(self.run_dir / rd.RUN_JSON, info["run_json"].encode())
+            atomic_write_bytes(self.run_dir / rd.RUN_JSON, info["run_json"].encode())
             self._run_json = info["run_json"]
         if info["metrics"]:
             with open(self.run_dir / rd.METRICS, "a") as fh:
                 fh.write("".join(info["metrics"]))
         self.metrics_from = info["metrics_total"]
         if info["checkpoint"] is not None:
-            rd.atomic_write_bytes(self.run_dir / rd.CHECKPOINT, info["checkpoint"])
+            atomic_write_bytes(self.run_dir / rd.CHECKPOINT, info["checkpoint"])
             self.checkpoint_version = info["checkpoint_version"]
 
     def new_incarnation(self, checkpoint_step: int) -> None:
@@ -55,7 +56,7 @@ class RunSync:
 
     def write_attachment(self, address: str, actor_name: str) -> None:
         doc = {"address": address, "actor": actor_name}
-        rd.atomic_write_bytes(self.run_dir / CLUSTER_JSON, json.dumps(doc, indent=2).encode())
+        atomic_write_bytes(self.run_dir / CLUSTER_JSON, json.dumps(doc, indent=2).encode())
 
     def clear_attachment(self) -> None:
         (self.run_dir / CLUSTER_JSON).unlink(missing_ok=True)
