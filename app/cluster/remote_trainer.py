@@ -100,16 +100,22 @@ class RemoteTrainer:
         from nerf.loaders import load_scene
 
         run_dir = Path(run_dir)
-        check_run_folder(run_dir)
         source, config = rd.read_run_json(run_dir)
+        if source is None or not Path(source.path).exists():
+            check_run_folder(run_dir)  # says which
         config.preset = None  # applied when the run started: run.json holds the final config
+        same_budget = (minutes is None and steps is None) or (minutes, steps) == (config.minutes, config.steps)
         if minutes is not None or steps is not None:
             config.minutes, config.steps = minutes, steps
         scene = load_scene(source.path, split=source.split, downscale=source.downscale)
         self = cls(scene, config, run_dir, target)
         attached = read_attachment(run_dir)
-        if attached is not None and minutes is None and steps is None and self._attach(attached["actor"]):
+        if attached is not None and self._attach(attached["actor"]):  # it never stopped (the client went away)
+            if not same_budget:
+                raise InputError(run_dir, "is still training on the cluster with its own budget: attach to it "
+                                          "with --resume and no new --minutes / --steps")
             return self
+        check_run_folder(run_dir)
         self._spawn(self.sync.checkpoint_bytes())
         self.sync.new_incarnation(self._require_info()["step"])
         return self

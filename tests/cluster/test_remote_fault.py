@@ -62,3 +62,47 @@ def test_killed_node_training_finishes_from_checkpoint_on_the_other(ray_cluster,
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 700  # curves kept up to the checkpoint, then continued
     assert load_run(run_dir).step_count == 700  # the local run folder holds the finished model
+
+
+def test_lost_client_does_not_stop_training_and_resume_attaches(ray_cluster, virtual_scenes, tmp_path, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.cli import main
+    from app.cluster.connect import connect
+    from app.cluster.run_sync import read_attachment
+
+    run_dir = tmp_path / "run"
+    args = ["train", str(virtual_scenes[0]), "--out", str(run_dir), "--cluster", ray_cluster.address,
+            "--steps", "500", "--batch-rays", "512"]
+    env = dict(os.environ, PYTHONPATH=str(ray_cluster.env["PYTHONPATH"]), OMP_NUM_THREADS="1")
+    client = subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        metrics = run_dir / "metrics.jsonl"
+        wait_for(lambda: metrics.is_file() and '"step": ' in metrics.read_text()
+                 and json.loads(metrics.read_text().splitlines()[-1])["step"] >= 30, 180, "the remote run never started")
+    finally:
+        os.killpg(client.pid, signal.SIGKILL)  # the laptop goes away without a word
+        client.wait(30)
+    attached = read_attachment(run_dir)
+    assert attached is not None
+    ray = connect(ray_cluster.address)
+    actor = ray.get_actor(attached["actor"], namespace="sparsenerf")
+    step = ray.get(actor.poll.remote(0, 0))["step"]
+    time.sleep(2.0)
+    later = ray.get(actor.poll.remote(0, 0))
+    assert later["step"] > step or later["done"]  # it kept training with nobody connected
+    from app.cluster.connect import disconnect
+
+    disconnect()
+    assert main([*args, "--resume"]) == 0  # attaches to the same trainer and sees the run to its end
+    out = capsys.readouterr()
+    assert "attached again" in out.err and "done: 500 steps" in out.out
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 500 and records[-1]["state"] == "finished"
+    steps = [r["step"] for r in records]
+    assert steps == sorted(steps) and len(steps) == len(set(map(json.dumps, records)))  # no duplicated lines
+    assert not (run_dir / "cluster.json").exists()
