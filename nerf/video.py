@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from devices.errors import InputError
-from nerf.atomic import replace_when_done
+from nerf.atomic import recover_leftovers, replace_when_done
 from nerf.colormap import colorize, robust_range
 from nerf.types import Camera, RenderResult
 
@@ -70,6 +70,7 @@ def render_video(
         raise InputError(out, "no cameras to render")
     if not out.parent.is_dir():
         raise InputError(out.parent, "folder does not exist")
+    recover_leftovers(out)  # the temporary file of a render killed earlier
     depth_range, size = None, None
     with replace_when_done(out, problem="cannot write the video", suffix=".mp4") as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:

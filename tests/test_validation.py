@@ -277,3 +277,20 @@ def test_dtu_cameras_with_object_arrays(tmp_path, capsys):
     np.savez(root / "cameras.npz", **cams)
     line = one_error_line(capsys, "train", root, "--out", tmp_path / "run", "--steps", "1")
     assert line.startswith(f"error: {root / 'cameras.npz'}: ")
+
+
+def test_flipped_matroska_header_bytes(tmp_path, capsys):
+    """Flipped bytes in the EBML header, track entries and tags: a scene or one error line, never a traceback."""
+    from tests.fuzz_cases import check_command
+    from tests.kinect_samples import write_recording
+
+    data = write_recording(tmp_path / "rec.mkv", [(0, ("COLOR", "DEPTH", "IR"))]).read_bytes()
+    statuses = []
+    for k, pos in enumerate([5, 17, 45, 90, 200, 500]):
+        bad = bytearray(data)
+        bad[pos] ^= 0xFF
+        rec = tmp_path / f"flip{k}.mkv"
+        rec.write_bytes(bytes(bad))
+        statuses.append(check_command("flipped header", ["import", rec, tmp_path / f"out{k}", "--no-poses"],
+                                      tmp_path / f"out{k}"))
+    assert 2 in statuses

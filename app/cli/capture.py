@@ -122,18 +122,17 @@ class CaptureKinect:
     def run(self) -> int:
         from app.cli.progress import Progress
         from devices.capture import record
-        from devices.kinect.importer import add_poses
+        from devices.kinect.importer import poses_before_commit
         from devices.kinect.live import KinectLive, KinectLiveConfig
 
         cfg = KinectLiveConfig(device=self.device, color_resolution=self.color_resolution,
                                depth_mode=self.depth_mode, fps=self.fps, keep_distortion=self.keep_distortion)
         bar = Progress(self.frames, "capture")
+        poser = None if self.no_poses else poses_before_commit(self.out, self.train_views)  # OUT appears posed
         with KinectLive(cfg) as source:
             scene = record(source, self.out, max_frames=self.frames, every=self.every, train_views=self.train_views,
-                           overwrite=self.overwrite, on_frame=lambda i, f: bar.update())
+                           overwrite=self.overwrite, on_frame=lambda i, f: bar.update(), before_commit=poser)
         bar.close()
-        if not self.no_poses:
-            scene = add_poses(self.out, scene, self.train_views)
         print(f"wrote {len(scene)} frames to {self.out} (train views {scene.train_ids})")
         return 0
 

@@ -84,7 +84,8 @@ class Train:
                 raise InputError(None, f"{name} must be positive, got {value}")
         if self.out.exists() and not self.out.is_dir():
             raise InputError(self.out, "is a file, not a run folder")
-        if not self.resume and not self.overwrite and (self.out / "run.json").exists():
+        started = (self.out / "run.json").exists() and (self.out / "checkpoints" / "latest.pt").exists()
+        if not self.resume and not self.overwrite and started:  # run.json alone: killed before its first save
             raise InputError(self.out, "already holds a training run: continue it with --resume, "
                                        "replace it with --overwrite, or choose another --out")
 

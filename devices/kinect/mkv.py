@@ -140,7 +140,10 @@ def _find_track(container, name: str) -> TrackInfo | None:
         md = {k.upper(): v for k, v in s.metadata.items()}
         if md.get("TITLE") == name or f"K4A_{name}_TRACK" in md:
             mode = md.get(f"K4A_{name}_MODE") or (md.get("K4A_DEPTH_MODE") if name == "IR" else None)
-            return TrackInfo(name, s.index, _fourcc(s), s.codec_context.width, s.codec_context.height, mode)
+            ctx = s.codec_context
+            if ctx is None or not (0 < ctx.width <= 16384 and 0 < ctx.height <= 16384):
+                raise ValueError(f"its {name} track has no readable codec or image size (a damaged header)")
+            return TrackInfo(name, s.index, _fourcc(s), ctx.width, ctx.height, mode)
     return None
 
 
@@ -193,9 +196,11 @@ class MkvRecording:
         self.stopped_early = False
         av = _av()
         try:
-            self._container = av.open(str(self.path))
+            self._container = av.open(str(self.path), metadata_errors="replace")  # damaged tags: not fatal
         except av.FFmpegError as exc:
             raise InputError(self.path, f"cannot be opened as Matroska ({exc.strerror or exc})") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(self.path, f"cannot be opened as Matroska ({exc.__class__.__name__})") from None
         try:
             self.info = self._read_info()
             raw = _calibration_bytes(self._container)
@@ -213,7 +218,10 @@ class MkvRecording:
         c = self._container
         if "matroska" not in c.format.name:
             raise InputError(self.path, f"is a {c.format.name} file, not Matroska")
-        tracks = {name: _find_track(c, name) for name in _TRACKS}
+        try:
+            tracks = {name: _find_track(c, name) for name in _TRACKS}
+        except ValueError as exc:
+            raise InputError(self.path, str(exc)) from None
         if tracks["DEPTH"] is None:
             raise InputError(self.path, "has no DEPTH track (recorded with the depth camera off?)")
         rate = c.streams[tracks["DEPTH"].stream_index].guessed_rate
