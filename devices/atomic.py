@@ -26,6 +26,9 @@ from devices.errors import WriteError
 
 NAME_MAX = 255
 """Longest file name (bytes) of Linux / macOS file systems."""
+_SUFFIX_ROOM = 32
+"""Bytes kept free for ".partial-PID.ext": whether a name is hashed never depends on the PID or tag, so the
+leftovers of any process are found under the same prefix."""
 
 
 def hidden_sibling(path: str | Path, tag: str, pid: int | None = None, ext: str = "") -> Path:
@@ -36,7 +39,7 @@ def hidden_sibling(path: str | Path, tag: str, pid: int | None = None, ext: str 
     path = Path(path)
     suffix = f".{tag}" + ("" if pid is None else f"-{pid}") + ext
     stem = path.name
-    if len(("." + stem + suffix).encode()) > NAME_MAX:
+    if len(("." + stem).encode("utf-8", "surrogateescape")) + _SUFFIX_ROOM > NAME_MAX:
         stem = "h" + hashlib.sha1(stem.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     return path.with_name(f".{stem}{suffix}")
 

@@ -182,3 +182,12 @@ def test_kinect_import_dying_in_pose_estimation_leaves_no_scene(tmp_path, monkey
     monkeypatch.undo()
     assert main(["import", str(real_recording()), str(out)]) == 0
     assert read_scene(out).has_poses
+
+
+def test_leftovers_of_any_pid_are_found_for_long_names(tmp_path):
+    out = tmp_path / ("n" * 240)
+    names = {hidden_sibling(out, "partial", pid).name.rsplit(".", 1)[0] for pid in (1, 12345, 4194304)}
+    assert len(names) == 1, "whether a name is hashed must not depend on the PID"
+    stale = hidden_sibling(out, "partial", 4194304)
+    stale.mkdir()
+    assert recover_leftovers(out) == [stale] and not stale.exists()
