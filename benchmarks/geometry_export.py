@@ -7,7 +7,7 @@ code) and a point cloud, and measures every vertex's / point's distance to the t
 training views (noisy ToF depth with holes, at the same voxel size). Also reports the rendered depth
 against the exact depth on the training views (scale: 1.0 when the export is metric).
 
-    python benchmarks/geometry_export.py [--minutes 3] [--train-views 3] [--run RUN --scene SCENE]
+    python benchmarks/geometry_export.py [--minutes 3] [--train-views 3] [--run RUN] [--keep DIR]
 
 Prints a Markdown table for benchmarks/RESULTS.md. Target (issue 15): >= 90 % of the NeRF mesh's
 vertices within 2 cm of a true surface after a 3-minute run.
@@ -93,8 +93,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run", type=Path, help="use this trained run of the virtual room instead of training")
     ap.add_argument("--min-acc", type=float, default=0.5)
+    ap.add_argument("--keep", type=Path, help="capture and train into this folder and keep it (for docs/export.md)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = args.keep
         t0 = time.time()
         if args.run is not None:
             from app.runs import load_run_checked

@@ -68,6 +68,7 @@ def fuse(views: Iterable[DepthView], voxel: float, box: np.ndarray | None = None
         attr_names=("tsdf", "weight", "color"), attr_dtypes=(o3c.float32, o3c.float32, o3c.float32),
         attr_channels=((1), (1), (3)), voxel_size=float(voxel), block_resolution=8, block_count=50_000,
         device=o3c.Device("CPU:0"))
+    integrated = 0
     for v in views:
         depth = np.ascontiguousarray(np.nan_to_num(v.depth, nan=0.0).astype(np.float32))
         if not np.any(depth > 0):
@@ -81,8 +82,11 @@ def fuse(views: Iterable[DepthView], voxel: float, box: np.ndarray | None = None
         c_img = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(v.rgb, dtype=np.float32) / 255.0))
         blocks = grid.compute_unique_block_coordinates(d_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=4.0)
         grid.integrate(blocks, d_img, c_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=4.0)
+        integrated += 1
         if on_view:
             on_view()
+    if integrated == 0:  # no view had any depth (all rays below the opacity threshold)
+        return Mesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.zeros((0, 3), np.uint8))
     # Legacy ScalableTSDFVolume returns empty meshes with this Open3D wheel; the tensor grid works.
     mesh = grid.extract_triangle_mesh(weight_threshold=0.5).to_legacy()
     if box is not None:

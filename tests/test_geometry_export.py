@@ -169,3 +169,14 @@ def test_render_a_nerfstudio_camera_path(short_run, tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert main(["render", str(run), "--camera-path", str(tmp_path / "bad.json"), "--out", str(tmp_path / "w.mp4")]) == 2
     assert "bad.json" in capsys.readouterr().err and not (tmp_path / "w.mp4").exists()
+
+
+def test_no_surface_gives_a_clear_error(tmp_path):
+    from nerf.tsdf_mesh import DepthView, fuse
+
+    cam = Camera(K=np.array([[40.0, 0, 16], [0, 40.0, 12], [0, 0, 1]]), c2w=np.eye(4), width=32, height=24)
+    mesh = fuse([DepthView(np.zeros((24, 32, 3), np.uint8), np.zeros((24, 32), np.float32), cam)], 0.05)
+    assert len(mesh.triangles) == 0
+    with pytest.raises(InputError, match="the mesh is empty"):
+        write_mesh(mesh, tmp_path / "m.ply")
+    assert list(tmp_path.iterdir()) == []
