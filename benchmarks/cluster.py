@@ -67,24 +67,24 @@ def preview_latency(scene: Path, cluster, renders: int) -> list[tuple[str, list[
     from nerf.loaders import load_scene
     from nerf.trainer import Trainer
 
+    def while_training(trainer) -> list[float]:
+        thread = threading.Thread(target=trainer.run)
+        thread.start()
+        time.sleep(3)
+        try:
+            return latencies(trainer, renders)
+        finally:
+            trainer.stop()
+            thread.join()
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         local = Trainer(load_scene(scene), bench_config(100_000), Path(tmp) / "local")
-        thread = threading.Thread(target=local.run)
-        thread.start()
-        time.sleep(3)
-        rows.append(("local Trainer (between two steps)", latencies(local, renders)))
-        local.stop()
-        thread.join()
+        rows.append(("local Trainer (between two steps)", while_training(local)))
         connect(cluster.address)
         remote = RemoteTrainer.start(load_scene(scene), bench_config(100_000), Path(tmp) / "remote",
                                      ClusterTarget(cluster.address))
-        thread = threading.Thread(target=remote.run)
-        thread.start()
-        time.sleep(3)
-        rows.append(("RemoteTrainer via ray:// (between two steps)", latencies(remote, renders)))
-        remote.stop()
-        thread.join()
+        rows.append(("RemoteTrainer via ray:// (between two steps)", while_training(remote)))
         disconnect()
     return rows
 
@@ -111,6 +111,24 @@ def batch_seconds(scenes: list[Path], cluster, steps: int) -> float:
         return time.perf_counter() - t0
 
 
+def print_latency(lat) -> None:
+    print(f"load average: {os.getloadavg()}")
+    print("\n| preview request -> image (160x120) | median ms | p90 ms | max ms |")
+    print("|---|---|---|---|")
+    for name, xs in lat:
+        xs = sorted(xs)
+        print(f"| {name} | {1000 * statistics.median(xs):.0f} | {1000 * xs[int(0.9 * (len(xs) - 1))]:.0f} | "
+              f"{1000 * xs[-1]:.0f} |", flush=True)
+
+
+def print_batch(args, one: float, two: float) -> None:
+    print(f"load average: {os.getloadavg()}")
+    print(f"\n| batch of {args.scenes} scenes x {args.steps} steps | wall s | scenes / min |")
+    print("|---|---|---|")
+    for name, s in (("1 node (head, 1 CPU)", one), ("2 nodes (head + worker, 1 CPU each)", two)):
+        print(f"| {name} | {s:.1f} | {60 * args.scenes / s:.2f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--renders", type=int, default=15)
@@ -126,24 +144,15 @@ def main() -> None:
         os.environ["RAY_AUTH_TOKEN"] = cluster.token
         try:
             lat = preview_latency(scenes[0], cluster, args.renders)
+            print_latency(lat)
             wait_idle(cluster, 2.0)
             two = batch_seconds(scenes, cluster, args.steps)
             cluster.live_workers()[0].kill()
             wait_idle(cluster, 1.0)  # the head noticed the node is gone
             one = batch_seconds(scenes, cluster, args.steps)
+            print_batch(args, one, two)
         finally:
             cluster.shutdown()
-    print(f"load average at the end: {os.getloadavg()}")
-    print("\n| preview request -> image (160x120) | median ms | p90 ms | max ms |")
-    print("|---|---|---|---|")
-    for name, xs in lat:
-        xs = sorted(xs)
-        print(f"| {name} | {1000 * statistics.median(xs):.0f} | {1000 * xs[int(0.9 * (len(xs) - 1))]:.0f} | "
-              f"{1000 * xs[-1]:.0f} |")
-    print(f"\n| batch of {args.scenes} scenes x {args.steps} steps | wall s | scenes / min |")
-    print("|---|---|---|")
-    for name, s in (("1 node (head, 1 CPU)", one), ("2 nodes (head + worker, 1 CPU each)", two)):
-        print(f"| {name} | {s:.1f} | {60 * args.scenes / s:.2f} |")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from devices.errors import InputError, MissingDependencyError
 
 INSTALL_HINT = "Ray is not installed: pip install 'sparsenerf-studio[cluster]' to train on a Ray cluster"
 NAMESPACE = "sparsenerf"
+CONNECT_ATTEMPTS = 3
+RETRY_ON = ("Initialization failure from server", "already been disconnected")
+"""Ray Client failures worth another try: its per-connection server did not come up (a busy head)."""
 """Ray namespace of our named (detached) trainer actors."""
 
 
@@ -78,12 +82,21 @@ def connect(address: str, token_file: Path | None = None) -> Any:
     if ray.is_initialized():
         return ray
     use_token(token_file)
-    try:
-        ray.init(address=address, namespace=NAMESPACE, logging_level="ERROR", log_to_driver=False)
-    except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, gRPC errors: one line
-        reason = " ".join(str(exc).split())[:200]
-        raise InputError(None, f"cannot connect to the Ray cluster at {address} (is it running, and is the token "
-                               f"this cluster's?): {reason}") from None
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            ray.init(address=address, namespace=NAMESPACE, logging_level="ERROR", log_to_driver=False)
+            return ray
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, AuthenticationError, gRPC errors: one line
+            reason = " ".join(str(exc).split())[:200]
+            # Ray Client's per-connection server can fail to start on a busy head: that one is worth a retry
+            if not any(m in reason for m in RETRY_ON) or attempt == CONNECT_ATTEMPTS - 1:
+                raise InputError(None, f"cannot connect to the Ray cluster at {address} (is it running, and is the "
+                                       f"token this cluster's?): {reason}") from None
+            try:
+                ray.shutdown()  # drop the half-made client context before the next try
+            except Exception:  # noqa: BLE001
+                pass
+            time.sleep(2.0 * (attempt + 1))
     return ray
 
 

@@ -48,3 +48,24 @@ def test_unique_names():
     from pathlib import Path
 
     assert unique_names([Path("a/s"), Path("b/s"), Path("c/t")]) == ["s", "s-2", "t"]
+
+
+def test_batch_without_cluster_starts_a_private_ray(virtual_scenes, tmp_path):
+    """No --cluster: a private Ray instance on this machine (its own token), gone when the command ends."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("ray")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(PYTHONPATH=str(root), OMP_NUM_THREADS="1", HOME=str(tmp_path), RAY_USAGE_STATS_ENABLED="0")
+    out = tmp_path / "b"
+    cmd = [sys.executable, "-m", "app.cli", "batch", str(virtual_scenes[0]), "--out", str(out), "--steps", "10",
+           "--batch-rays", "256"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "a private Ray instance on this machine" in result.stdout and "1 of 1 scenes done" in result.stdout
+    assert read_summary(out)[0]["status"] == "done"
+    assert not (tmp_path / ".ray").exists()  # its token lived in the environment, not in ~/.ray
