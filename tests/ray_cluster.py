@@ -21,6 +21,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).parent / "ray"
+REAPER = """
+import os, shutil, signal, sys, time
+parent, root = int(sys.argv[1]), sys.argv[2]
+while os.path.isdir(root):
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # the test process died without its teardown (killed): end its cluster
+        for line in open(os.path.join(root, "pgids")).read().split():
+            try:
+                os.killpg(int(line), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    time.sleep(1.0)
+"""
+"""Watches the test process: if it dies without tearing its cluster down, the nodes' process groups go too."""
 
 
 def free_port() -> int:
@@ -62,6 +79,7 @@ class LocalCluster:
     env: dict[str, str]
     cpus: int = 1
     nodes: list[Node] = field(default_factory=list)
+    reaper: subprocess.Popen | None = None
 
     @property
     def address(self) -> str:
@@ -90,6 +108,8 @@ class LocalCluster:
                                     start_new_session=True)
         node = Node(name, proc, ports["node-manager-port"], log)
         self.nodes.append(node)
+        with open(self.root / "pgids", "a") as fh:  # for the reaper
+            fh.write(f"{proc.pid}\n")
         self._wait_started(node)
         return node
 
@@ -147,6 +167,8 @@ class LocalCluster:
                 pass
             node.proc.wait(30)
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.reaper is not None:
+            self.reaper.wait(10)
 
 
 def start_cluster(cpus: int = 1) -> LocalCluster:
@@ -160,6 +182,9 @@ def start_cluster(cpus: int = 1) -> LocalCluster:
                RAY_health_check_timeout_ms="1000", RAY_health_check_failure_threshold="3")
     env.pop("RAY_ADDRESS", None)
     cluster = LocalCluster(root, token, free_port(), free_port(), env, cpus)
+    cluster.reaper = subprocess.Popen([sys.executable, "-c", REAPER, str(os.getpid()), str(root)],
+                                      start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)  # ends by itself once root is removed
     try:
         cluster._start("head", head=True)
         cluster.start_worker()
