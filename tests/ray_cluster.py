@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NODE_IP = "127.0.0.2"
+"""Every node's address. Ray rewrites 127.0.0.1 into the machine's routable address (so that other machines
+could join); another loopback address keeps all cluster traffic on this machine's loopback interface."""
 RAY = Path(sys.executable).parent / "ray"
 REAPER = """
 import os, shutil, signal, sys, time
@@ -87,7 +90,7 @@ class LocalCluster:
 
     @property
     def gcs_address(self) -> str:
-        return f"127.0.0.1:{self.gcs_port}"
+        return f"{NODE_IP}:{self.gcs_port}"
 
     def _start(self, name: str, head: bool) -> Node:
         ports = {k: free_port() for k in ("node-manager-port", "object-manager-port", "metrics-export-port",
@@ -95,13 +98,14 @@ class LocalCluster:
                                           "dashboard-agent-listen-port")}
         base = 30000 + (free_port() % 250) * 100  # a worker-port range of its own (Ray Client uses 23000-24000)
         args = [str(RAY), "start", "--block", f"--num-cpus={self.cpus}", "--num-gpus=0",
-                f"--min-worker-port={base}", f"--max-worker-port={base + 60}", "--disable-usage-stats"]
+                f"--min-worker-port={base}", f"--max-worker-port={base + 60}", "--disable-usage-stats",
+                f"--node-ip-address={NODE_IP}"]
         args += [f"--{k}={v}" for k, v in ports.items()]
         if head:
             args += ["--head", f"--port={self.gcs_port}", f"--ray-client-server-port={self.client_port}",
                      "--include-dashboard=false", f"--dashboard-port={free_port()}", f"--temp-dir={self.root}"]
         else:
-            args += [f"--address=127.0.0.1:{self.gcs_port}"]
+            args += [f"--address={NODE_IP}:{self.gcs_port}"]
         log = self.root / f"{name}-{len(self.nodes)}.log"
         with open(log, "w") as fh:
             proc = subprocess.Popen(args, env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT,

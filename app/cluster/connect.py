@@ -100,6 +100,9 @@ def connect(address: str, token_file: Path | None = None) -> Any:
     return ray
 
 
+LOCAL_NODE_IP = "127.0.0.2"
+
+
 def start_local(num_cpus: int | None = None) -> Any:
     """Start a private single-machine Ray instance (token on, a fresh random token); returns ``ray``."""
     ray = import_ray()
@@ -108,8 +111,10 @@ def start_local(num_cpus: int | None = None) -> Any:
     if find_token() is None:
         os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(16)  # inherited by the processes Ray starts
     _set_token_mode()
+    # Ray would turn 127.0.0.1 into the machine's routable address; a private instance needs no network,
+    # so it is pinned to another loopback address and its traffic never leaves the loopback interface.
     ray.init(num_cpus=num_cpus, namespace=NAMESPACE, include_dashboard=False, logging_level="ERROR",
-             log_to_driver=False)
+             log_to_driver=False, _node_ip_address=LOCAL_NODE_IP)
     return ray
 
 
