@@ -2,7 +2,9 @@
 
 ``load_scene(path)`` detects the layout:
 - our scene folder (``transforms.json``) -> ``scene_folder.load_scene_folder``;
-- DTU in the IDR / MonoSDF form (``cameras.npz`` + ``NNNNNN_rgb.png``) -> ``dtu.load_dtu``;
+- DTU in the MonoSDF form (``cameras.npz`` + ``NNNNNN_rgb.png``) -> ``dtu.load_dtu``;
+- DTU in the IDR / NeuS form (``image/`` or ``images/``, ``mask/``, ``cameras_sphere.npz``) and in the
+  authors' form (``Rectified/scanN`` + ``Calibration/cal18`` + ``idrmasks``) -> ``dtu_layouts``;
 - LLFF / NVS-RGBD (``poses_bounds.npy``) -> ``llff.load_llff`` (imported lazily).
 """
 
@@ -16,16 +18,23 @@ from nerf.scene import Scene
 
 
 def detect_layout(path: Path) -> str:
-    """"scene_folder", "dtu" or "llff"; InputError when ``path`` is none of them."""
+    """"scene_folder", "dtu", "dtu_idr", "dtu_rectified" or "llff"; InputError when ``path`` is none of them."""
+    from nerf.loaders.dtu_layouts import is_dtu_idr, is_dtu_rectified
+
     if not path.is_dir():
         raise InputError(path, "not a folder")
     if (path / "transforms.json").is_file():
         return "scene_folder"
+    if is_dtu_idr(path):
+        return "dtu_idr"
+    if is_dtu_rectified(path):
+        return "dtu_rectified"
     if (path / "cameras.npz").is_file():
         return "dtu"
     if (path / "poses_bounds.npy").is_file():
         return "llff"
-    raise InputError(path, "is not a scene: expected transforms.json (scene folder), cameras.npz (DTU) "
+    raise InputError(path, "is not a scene: expected transforms.json (scene folder), cameras.npz (DTU), "
+                           "image/ + cameras_sphere.npz (DTU, IDR / NeuS), rect_NNN_3_r5000.png (DTU Rectified) "
                            "or poses_bounds.npy (LLFF / NVS-RGBD)")
 
 
@@ -48,6 +57,10 @@ def load_scene(path: str | Path, *, split: str | None = None, downscale: int | N
         from nerf.loaders.dtu import load_dtu
 
         scene = load_dtu(path, split=split, downscale=downscale or 1)
+    elif layout in ("dtu_idr", "dtu_rectified"):
+        from nerf.loaders.dtu_layouts import load_dtu_idr, load_dtu_rectified
+
+        scene = (load_dtu_idr if layout == "dtu_idr" else load_dtu_rectified)(path, split=split, downscale=downscale)
     else:
         from nerf.loaders.llff import load_llff
 

@@ -10,6 +10,9 @@ are 384 x 384. So the stored K does not yet include MonoSDF's centre crop; we ap
 fits" and "needs the crop" by which principal point lands nearer the image centre, so a copy of
 the data with corrected cameras loads too.
 
+Masks: ``NNNNNN_mask.png`` (255 = object; IDR's masks put through the same crop) become
+``Scene.masks`` when every view has one, for the masked metrics the papers report.
+
 Depth: a monocular network's relative depth (larger = farther, 0 = invalid). Split: the few-shot
 protocol of RegNeRF / SparseNeRF (train 25, 22, 28 for 3 views; test = the rest minus 15 excluded
 views). Near / far: camera distances to the unit sphere.
@@ -96,7 +99,7 @@ def load_dtu(root: str | Path, *, split: str | None = None, downscale: int = 1) 
         cams = np.load(root / "cameras.npz", allow_pickle=False)  # data only: object arrays are refused
     except (OSError, ValueError) as exc:
         raise InputError(root / "cameras.npz", f"cannot be read ({exc.__class__.__name__})") from None
-    images, depths, Ks, c2ws = [], [], [], []
+    images, depths, Ks, c2ws, masks = [], [], [], [], []
     for v in views:
         img = cv2.imread(str(root / f"{v:06d}_rgb.png"), cv2.IMREAD_COLOR)
         if img is None:
@@ -113,6 +116,7 @@ def load_dtu(root: str | Path, *, split: str | None = None, downscale: int = 1) 
         c2ws.append(c2w)
         images.append(downscale_image(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), downscale).astype(np.float32) / 255.0)
         depths.append(_read_depth(root / f"{v:06d}_depth.npy", (h, w), downscale))
+        masks.append(read_mask(root / f"{v:06d}_mask.png", (h, w), downscale))
     train, test = split_ids(views, split)
     dist = np.linalg.norm(np.stack(c2ws)[:, :3, 3], axis=-1)
     img_h, img_w = images[0].shape[:2]
@@ -121,8 +125,25 @@ def load_dtu(root: str | Path, *, split: str | None = None, downscale: int = 1) 
         depths=None if any(d is None for d in depths) else np.stack(depths), depth_kind=DepthKind.RELATIVE,
         train_ids=train, test_ids=test, near=float(max(dist.min() - 1.0, 0.05)), far=float(dist.max() + 1.0),
         ranking_window=(img_h, img_w), source="dtu", dataset="dtu",
+        masks=None if any(m is None for m in masks) else np.stack(masks),
         extra={"aabb": [[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]], "view_names": [f"{v:06d}" for v in views]},
     )
+
+
+def read_mask(path: Path, size: tuple[int, int], downscale: int) -> np.ndarray | None:
+    """bool [H, W] object mask (any channel > 127 = object, as IDR's 0/255 masks), or None when absent.
+
+    ``size`` (H, W) is the image's size before ``downscale``; the mask is downscaled by nearest neighbour.
+    """
+    if not path.is_file():
+        return None
+    m = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if m is None:
+        raise InputError(path, "cannot be decoded as an image")
+    m = m.max(axis=-1) if m.ndim == 3 else m
+    if m.shape != size:
+        raise InputError(path, f"mask is {m.shape[1]}x{m.shape[0]} but its image is {size[1]}x{size[0]}")
+    return downscale_depth((m > 127).astype(np.float32), downscale) > 0.5
 
 
 def _read_depth(path: Path, size: tuple[int, int], downscale: int) -> np.ndarray | None:
