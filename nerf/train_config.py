@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nerf.fields.fast import FastFieldConfig
+from nerf.fields.sensor import SensorFieldConfig
 
 
 @dataclass
@@ -14,7 +15,8 @@ class TrainConfig:
     """How to train one scene. Weights left at None come from the scene's data set (losses.DEPTH_WEIGHTS)."""
 
     field: str = "fast"
-    """Radiance field: "fast" (dense grids, the default) or "mipnerf" (the faithful original)."""
+    """Radiance field: "fast" (dense grids, the default), "sensor" (depth-seeded grids + VM texture, for scenes
+    with metric depth) or "mipnerf" (the faithful original)."""
     preset: str | None = None
     """A named configuration applied on top ("faithful": the authors' settings for the scene's data set)."""
     steps: int | None = None
@@ -83,6 +85,8 @@ class TrainConfig:
     """Rays per chunk when rendering whole images."""
     fast: FastFieldConfig = dataclasses.field(default_factory=FastFieldConfig)
     """Settings of the fast field."""
+    sensor: SensorFieldConfig = dataclasses.field(default_factory=SensorFieldConfig)
+    """Settings of the sensor field."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict of every field (nested configs included)."""
@@ -95,6 +99,8 @@ class TrainConfig:
         kwargs = {k: v for k, v in doc.items() if k in names}
         if isinstance(kwargs.get("fast"), dict):
             kwargs["fast"] = _from_dict(FastFieldConfig, kwargs["fast"])
+        if isinstance(kwargs.get("sensor"), dict):
+            kwargs["sensor"] = _from_dict(SensorFieldConfig, kwargs["sensor"])
         if kwargs.get("ranking_window") is not None:
             kwargs["ranking_window"] = tuple(kwargs["ranking_window"])
         return cls(**kwargs)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from devices.errors import InputError
+from devices.frame import DepthKind
 from nerf import run_dir as rd
 from nerf.fields.factory import build_field
 from nerf.losses import DEPTH_WEIGHTS, LossConfig, QuadIndices, psnr, sparsenerf_loss
@@ -107,6 +108,7 @@ class Trainer:
             self.field.restrict_to_views(to(scene.K[ids]), to(np.linalg.inv(scene.c2w[ids])), scene.width, scene.height, scene.near)
         self.rays = SceneRays(scene, self._device)
         self.images = torch.as_tensor(scene.images, device=self._device)  # [N, H, W, 3]
+        self.metric_depths = self._seed_from_metric_depth()
         self.use_prior = bool(config.depth_prior and scene.depths is not None)
         lam, c = DEPTH_WEIGHTS.get(scene.dataset, DEPTH_WEIGHTS["custom"])
         self.loss_config = LossConfig(
@@ -250,6 +252,8 @@ class Trainer:
             to = lambda a: torch.as_tensor(a, device=self._device)  # noqa: E731
             quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
         aux = dict(out.aux_losses)
+        if self.metric_depths is not None:
+            aux["metric_depth"] = self._metric_depth_loss(out.depth, batch)
         if self.smooth_weight > 0 and not self._scene.ndc:
             aux["smooth"] = self.smooth_weight * self._smoothness()
         terms = sparsenerf_loss(
@@ -269,6 +273,32 @@ class Trainer:
         self.control.add_step_time(seconds)  # only outside run(), which counts wall-clock time itself
         return StepStats(self._step, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
                          skipped, len(batch), seconds)
+
+    def _seed_from_metric_depth(self) -> torch.Tensor | None:
+        """Seed a field that takes metric depth (``seed_from_depth``) from the training views; returns the depth
+        maps [N, H, W] in scene units for the metric depth loss, or None (no metric depth, or a field without it)."""
+        s = self._scene
+        metric = s.depths is not None and s.depth_kind is DepthKind.METRIC and s.to_metres and not s.ndc
+        if not (metric and hasattr(self.field, "seed_from_depth")):
+            return None
+        from nerf.occupancy import DepthViews
+
+        ids = s.train_ids
+        depths = torch.as_tensor(s.depths / s.to_metres, dtype=torch.float32, device=self._device)
+        to = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=self._device)  # noqa: E731
+        views = DepthViews(K=to(s.K[ids]), w2c=to(np.linalg.inv(s.c2w[ids])), depth=depths[ids])
+        mean_rgb = self.images[ids].reshape(-1, 3).mean(0)
+        self.field.seed_from_depth(views, s.near, s.far, mean_rgb)
+        return depths if self.field.config.metric_depth_weight > 0 else None
+
+    def _metric_depth_loss(self, depth: torch.Tensor, batch: PairBatch) -> torch.Tensor:
+        """metric_depth_weight x mean |depth - sensor| / sensor over the batch's pixels with sensor depth."""
+        ys, xs = (torch.as_tensor(a, device=self._device) for a in (batch.ys, batch.xs))
+        target = self.metric_depths[batch.view, ys, xs]
+        ok = target > 0
+        if not bool(ok.any()):
+            return depth.sum() * 0.0
+        return self.field.config.metric_depth_weight * ((depth[ok] - target[ok]).abs() / target[ok]).mean()
 
     def _smoothness(self) -> torch.Tensor:
         """RegNeRF depth smoothness on random patches seen from random unseen poses (nerf.unseen_patches)."""

@@ -74,9 +74,11 @@ def test_authors_rectified_layout(scan24, tmp_path):
     K[:, 0, 2] += 200 / 4
     np.testing.assert_allclose(scene.K, K, rtol=1e-4, atol=1e-3)
     # the same rig up to a similarity: relative rotations and camera-distance ratios agree
+    def rel(c, a, b):
+        return c[a, :3, :3].T @ c[b, :3, :3]
+
     for a, b in [(0, 1), (1, 3)]:
-        rel = lambda c: c[a, :3, :3].T @ c[b, :3, :3]  # noqa: E731
-        np.testing.assert_allclose(rel(scene.c2w), rel(ref.c2w[VIEWS]), atol=1e-5)
+        np.testing.assert_allclose(rel(scene.c2w, a, b), rel(ref.c2w[VIEWS], a, b), atol=1e-5)
     d = lambda c, i, j: np.linalg.norm(c[i, :3, 3] - c[j, :3, 3])  # noqa: E731
     assert d(scene.c2w, 0, 1) / d(scene.c2w, 1, 3) == pytest.approx(d(ref.c2w[VIEWS], 0, 1) / d(ref.c2w[VIEWS], 1, 3), rel=1e-5)
     assert np.abs(scene.c2w[:, :3, 3]).max() == pytest.approx(1.0)

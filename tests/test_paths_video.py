@@ -21,7 +21,7 @@ from nerf.paths import (
 )
 from nerf.scene import Scene
 from nerf.types import Camera, RenderResult
-from nerf.video import render_video
+from nerf.video import depth_legend, legend_height, render_video, side_by_side
 
 
 def _ring(n: int = 6, radius: float = 2.0, target=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -143,12 +143,13 @@ class TestVideo:
         cams = _cams(6)
         done = []
         info = render_video(_direct_render, cams, tmp_path / "v.mp4", fps=10, on_frame=lambda k, n: done.append(k))
-        assert done == [1, 2, 3, 4, 5, 6] and (info.width, info.height) == (128, 48)  # two 64 x 48 panels
+        # two 64 x 48 panels over the 16-pixel legend strip
+        assert done == [1, 2, 3, 4, 5, 6] and (info.width, info.height) == (128, 48 + legend_height(64))
         with av.open(str(tmp_path / "v.mp4")) as container:
             stream = container.streams.video[0]
             assert stream.codec_context.name == "h264"
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-        assert len(frames) == 6 and frames[0].shape == (48, 128, 3)
+        assert len(frames) == 6 and frames[0].shape == (64, 128, 3)
         for k, (f, cam) in enumerate(zip(frames, cams)):
             left = f[:47, :63].astype(np.float64)
             err = np.abs(left - _direct_render(cam).rgb).mean()
@@ -171,3 +172,29 @@ class TestVideo:
     def test_missing_folder_is_input_error(self, tmp_path):
         with pytest.raises(InputError, match="does not exist"):
             render_video(_direct_render, _cams(1), tmp_path / "no" / "v.mp4")
+
+
+class TestDepthPanel:
+    def test_transparent_pixels_have_no_depth_colour(self):
+        """A nearly transparent ray (acc 0.1) reporting a near depth is black, not a red "near" band."""
+        cam = _cams(1, 8, 6)[0]
+        depth = np.full((6, 8), 3.0, np.float32)
+        depth[:, 0] = 0.5  # the edge column: fog in front of the camera
+        acc = np.ones((6, 8), np.float32)
+        acc[:, 0] = 0.1
+        res = RenderResult(rgb=np.zeros((6, 8, 3), np.uint8), depth=depth, acc=acc, camera=cam, step=0)
+        frame = side_by_side(res, (1.0, 4.0), legend=False)
+        assert not frame[:, 8].any() and frame[:, 9].any()
+
+    def test_legend_in_metres_or_near_far(self):
+        metric = depth_legend(200, (0.5, 3.0), 1.0)
+        ndc = depth_legend(200, (0.5, 3.0), None)
+        assert metric.shape == (legend_height(200), 200, 3)
+        np.testing.assert_array_equal(metric[0, 0], TURBO_LUT[255])  # near (left) is red as in the panel
+        np.testing.assert_array_equal(metric[0, -1], TURBO_LUT[0])
+        assert (metric != ndc).any()  # different labels
+        cam = _cams(1, 8, 6)[0]
+        res = RenderResult(rgb=np.zeros((6, 8, 3), np.uint8), depth=np.ones((6, 8), np.float32),
+                           acc=np.ones((6, 8), np.float32), camera=cam, step=0, depth_is_ndc=True)
+        frame = side_by_side(res, (0.0, 1.0), metres_per_unit=1.0)
+        np.testing.assert_array_equal(frame[6:, 8:], depth_legend(8, (0.0, 1.0), None))  # NDC: near / far

@@ -67,7 +67,8 @@ class Render:
         if self.camera_path is None:
             cams = camera_path(trainer.scene, self.path, self.frames, self.width)
         bar = Progress(len(cams), f"render {label}")
-        info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done))
+        info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done),
+                            metres_per_unit=trainer.scene.to_metres)
         bar.close()
         print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, {info.fps:g} fps")
         return 0

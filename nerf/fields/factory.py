@@ -32,6 +32,27 @@ def scene_aabb(scene: Scene) -> np.ndarray:
     return np.stack([pts.min(0), pts.max(0)])
 
 
+def depth_aabb(scene: Scene, margin: float = 0.05) -> np.ndarray | None:
+    """The box [2, 3] around the training views' metric depth points (0.5-99.5 % per axis, widened by ``margin``
+    of its size and of its largest side), or None without metric depth. Tighter than the frusta box: the grid's cells go where surfaces are."""
+    if scene.depths is None or scene.to_metres is None or scene.ndc or scene.depth_kind.value != "metric":
+        return None
+    pts = []
+    for i in scene.train_ids:
+        d = scene.depths[i][::2, ::2] / scene.to_metres
+        v, u = np.nonzero(d > 0)
+        z = d[v, u]
+        K, c2w = scene.K[i], scene.c2w[i]
+        cam = np.stack([(2 * u + 0.5 - K[0, 2]) / K[0, 0] * z, (2 * v + 0.5 - K[1, 2]) / K[1, 1] * z, z], -1)
+        pts.append(cam @ c2w[:3, :3].T + c2w[:3, 3])
+    if not pts or not sum(len(p) for p in pts):
+        return None
+    pts = np.concatenate(pts)
+    lo, hi = np.percentile(pts, 0.5, axis=0), np.percentile(pts, 99.5, axis=0)
+    pad = margin * (hi - lo) + margin * float((hi - lo).max()) + 1e-3
+    return np.stack([lo - pad, hi + pad])
+
+
 def scene_up(scene: Scene) -> np.ndarray:
     """The world's up direction [3] as the training cameras see it: the mean of their image-up axes.
 
@@ -44,16 +65,25 @@ def scene_up(scene: Scene) -> np.ndarray:
 
 
 def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.TrainConfig
-    """The field named by ``config.field``: "fast" or "mipnerf" (``nerf.fields.mipnerf``, imported lazily)."""
+    """The field named by ``config.field``: "fast", "sensor" or "mipnerf" (imported lazily)."""
     if config.field == "fast":
         from nerf.fields.fast import FastField
 
         up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(scene_up(scene), dtype=torch.float32)
         aabb = torch.as_tensor(scene_aabb(scene), dtype=torch.float32)
         return FastField(config.fast, aabb, up=up, dataset=scene.dataset)
+    if config.field == "sensor":
+        from nerf.fields.sensor import SensorField
+
+        if scene.ndc:
+            raise ValueError("the sensor field needs a metric (non-NDC) scene; use --field fast for forward-facing scenes")
+        up = torch.as_tensor(scene_up(scene), dtype=torch.float32)
+        box = depth_aabb(scene)
+        box = scene_aabb(scene) if box is None else box
+        return SensorField(config.sensor, torch.as_tensor(box, dtype=torch.float32), up=up)
     if config.field == "mipnerf":
         from nerf.fields.mipnerf import MipNeRFField
         from nerf.presets import mipnerf_config
 
         return MipNeRFField(mipnerf_config(scene))
-    raise ValueError(f"unknown field {config.field!r} (expected 'fast' or 'mipnerf')")
+    raise ValueError(f"unknown field {config.field!r} (expected 'fast', 'sensor' or 'mipnerf')")

@@ -5,7 +5,8 @@
 - DTU in the MonoSDF form (``cameras.npz`` + ``NNNNNN_rgb.png``) -> ``dtu.load_dtu``;
 - DTU in the IDR / NeuS form (``image/`` or ``images/``, ``mask/``, ``cameras_sphere.npz``) and in the
   authors' form (``Rectified/scanN`` + ``Calibration/cal18`` + ``idrmasks``) -> ``dtu_layouts``;
-- LLFF / NVS-RGBD (``poses_bounds.npy``) -> ``llff.load_llff`` (imported lazily).
+- LLFF / NVS-RGBD (``poses_bounds.npy``) -> ``llff.load_llff`` (imported lazily);
+- a 7-Scenes sequence (``camera-intrinsics.txt`` + ``frame-*.color.jpg``) -> ``seven_scenes.load_seven_scenes``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nerf.scene import Scene
 
 
 def detect_layout(path: Path) -> str:
-    """"scene_folder", "dtu", "dtu_idr", "dtu_rectified" or "llff"; InputError when ``path`` is none of them."""
+    """"scene_folder", "dtu", "dtu_idr", "dtu_rectified", "llff" or "seven_scenes"; InputError when ``path`` is none of them."""
     from nerf.loaders.dtu_layouts import is_dtu_idr, is_dtu_rectified
 
     if not path.is_dir():
@@ -33,9 +34,13 @@ def detect_layout(path: Path) -> str:
         return "dtu"
     if (path / "poses_bounds.npy").is_file():
         return "llff"
+    from nerf.loaders.seven_scenes import is_seven_scenes
+
+    if is_seven_scenes(path):
+        return "seven_scenes"
     raise InputError(path, "is not a scene: expected transforms.json (scene folder), cameras.npz (DTU), "
                            "image/ + cameras_sphere.npz (DTU, IDR / NeuS), rect_NNN_3_r5000.png (DTU Rectified) "
-                           "or poses_bounds.npy (LLFF / NVS-RGBD)")
+                           "poses_bounds.npy (LLFF / NVS-RGBD) or camera-intrinsics.txt + frame-*.color.jpg (7-Scenes)")
 
 
 def load_scene(path: str | Path, *, split: str | None = None, downscale: int | None = None) -> Scene:
@@ -61,6 +66,10 @@ def load_scene(path: str | Path, *, split: str | None = None, downscale: int | N
         from nerf.loaders.dtu_layouts import load_dtu_idr, load_dtu_rectified
 
         scene = (load_dtu_idr if layout == "dtu_idr" else load_dtu_rectified)(path, split=split, downscale=downscale)
+    elif layout == "seven_scenes":
+        from nerf.loaders.seven_scenes import load_seven_scenes
+
+        scene = load_seven_scenes(path, downscale=downscale)
     else:
         from nerf.loaders.llff import load_llff
 

@@ -195,10 +195,10 @@ class ExportPanel(QWidget):
 
     def _on_frame(self, result: RenderResult) -> None:
         from nerf.colormap import robust_range
-        from nerf.video import side_by_side
+        from nerf.video import MIN_ACC, side_by_side
 
         if self._depth_range is None:  # fixed for the whole export, as in the video
-            self._depth_range = robust_range(result.depth, result.acc > 0)
+            self._depth_range = robust_range(result.depth, result.acc > MIN_ACC)
         self.frame_view.show_rgb(side_by_side(result, self._depth_range))
 
     def _on_finished(self, _out: Path) -> None:

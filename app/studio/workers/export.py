@@ -76,5 +76,6 @@ class ExportWorker(Worker):
         cameras = video_cameras(self.trainer, self.settings)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         # render_video writes to a temporary name and renames at the end: a cancel leaves no file
-        render_video(self._render, cameras, self.out, fps=self.settings.fps, on_frame=self._progress)
+        render_video(self._render, cameras, self.out, fps=self.settings.fps, on_frame=self._progress,
+                     metres_per_unit=self.trainer.scene.to_metres)
         return self.out

@@ -1,0 +1,189 @@
+"""The ``sensor`` field: for captures with metric depth (virtual sensor, Kinect, ZED, iPhone), built from parts.
+
+- geometry: a dense density grid (``density_resolution``^3, trilinear) SEEDED from the training views'
+  depth: cells holding depth points start opaque, so the first preview already has the right geometry;
+- ``nerf.occupancy.OccupancyGrid``: surface / free (carved: the sensor saw through it) / hole cells from
+  the same depth; only surface and hole cells are ever sampled;
+- ``nerf.march.march``: samples every half cell in occupied cells, the first ``max_samples`` of each ray
+  (i.e. around its surface);
+- appearance: a TensoRF vector-matrix feature volume (``nerf.fields.vm_ops``, planes up to 512^2: ~1 cm
+  over a room) with a small MLP decoder to RGB (diffuse: no view direction);
+- ``nerf.render_fn.render_samples``: compositing through the density / colour functions;
+- ``nerf.fields.background.EnvMap`` started at the mean training colour (what shows where no view saw).
+
+The trainer adds SparseNeRF's ranking and continuity losses as for every field, and a metric depth
+loss (``metric_depth_weight``) on training pixels with sensor depth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nerf.fields.background import EnvMap
+from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.fields.fast import _frame_around
+from nerf.fields.grid_ops import trilinear
+from nerf.fields.vm_ops import resize_vm, vm_features
+from nerf.march import march
+from nerf.occupancy import DepthViews, OccupancyGrid
+from nerf.render_fn import render_samples
+
+
+@dataclass(frozen=True)
+class SensorFieldConfig:
+    """Settings of the sensor field."""
+
+    density_resolution: int = 128
+    """Cells along the longest side of the density and occupancy grids (cells are cubes: fewer on the others)."""
+    plane_schedule: tuple[tuple[int, int], ...] = ((0, 128), (250, 256), (700, 512))
+    """(step, samples per side) of the VM planes and lines: coarse to fine."""
+    components: int = 8
+    """VM components per plane (features = 3 x components)."""
+    hidden: int = 32
+    """Width of the colour decoder's hidden layer."""
+    step_ratio: float = 0.5
+    """March step in density cells."""
+    max_samples: int = 24
+    """Samples kept per ray (the nearest occupied ones)."""
+    seed_alpha: float = 0.5
+    """Opacity of one march step in a cell holding a depth point at the start."""
+    init_alpha: float = 1e-3
+    """Opacity of one march step elsewhere at the start."""
+    occupancy_alpha: float = 1e-4
+    """Cells whose neighbourhood cannot reach this opacity per step stop being sampled."""
+    occupancy_every: int = 16
+    tv_density: float = 0.01
+    tv_planes: float = 1e-4
+    metric_depth_weight: float = 0.1
+    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer applies it)."""
+    lr_density: float = 0.1
+    lr_vm: float = 0.02
+    lr_decoder: float = 0.005
+    lr_background: float = 0.05
+    envmap_size: tuple[int, int] = (4, 8)
+    hole_cells: bool = True
+    """Sample the cells on the rays of training pixels without depth (else only cells near depth points)."""
+
+
+class SensorField(Field):
+    """See the module docstring. ``aabb`` float [2, 3]; ``up`` the scene's up [3] for the environment map."""
+
+    def __init__(self, config: SensorFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config
+        box = torch.as_tensor(aabb, dtype=torch.float32).reshape(2, 3)
+        ext = box[1] - box[0]
+        cell = float(ext.max()) / (config.density_resolution - 1)
+        shape = [max(4, int(math.ceil(float(e) / cell)) + 1) for e in ext]
+        box[1] = box[0] + cell * (torch.tensor(shape, dtype=torch.float32) - 1)  # cubic cells
+        self.register_buffer("aabb", box)
+        self.param_version = 0
+        self.density = nn.Parameter(torch.zeros(*shape, 1))
+        self.occupancy = OccupancyGrid(self.aabb, tuple(shape))
+        p, c = config.plane_schedule[0][1], config.components
+        self.planes = nn.Parameter(torch.randn(3, c, p, p) * 0.1)
+        self.lines = nn.Parameter(torch.ones(3, c, p))
+        self.decoder = nn.Sequential(nn.Linear(3 * c, config.hidden), nn.ReLU(inplace=True), nn.Linear(config.hidden, 3))
+        self.env = EnvMap(config.envmap_size, _frame_around(up))
+
+    # ------------------------------------------------------------------ geometry
+    def cell(self) -> float:
+        return float((self.aabb[1] - self.aabb[0]).max()) / (max(self.density.shape[:3]) - 1)
+
+    def step_size(self) -> float:
+        return self.config.step_ratio * self.cell()
+
+    def normalise(self, pts: torch.Tensor) -> torch.Tensor:
+        return (pts - self.aabb[0]) / (self.aabb[1] - self.aabb[0]) * 2.0 - 1.0
+
+    def _shift(self, alpha: float) -> float:
+        """Raw value whose density gives ``alpha`` over one march step (softplus(raw + shift0) / step)."""
+        return math.log(math.expm1(-math.log(1.0 - alpha)))
+
+    def density_fn(self, pts: torch.Tensor) -> torch.Tensor:
+        """Density per unit length [N] at world points [N, 3]."""
+        raw = trilinear(self.density, self.normalise(pts))[:, 0]
+        return F.softplus(raw + self._shift(self.config.init_alpha)) / self.step_size()
+
+    def colour_fn(self, pts: torch.Tensor, viewdirs: torch.Tensor) -> torch.Tensor:
+        """Diffuse RGB [N, 3] at world points [N, 3] (view direction unused)."""
+        return torch.sigmoid(self.decoder(vm_features(self.planes, self.lines, self.normalise(pts))))
+
+    @torch.no_grad()
+    def seed_from_depth(self, views: DepthViews, near: float, far: float, mean_rgb: torch.Tensor) -> None:
+        """Occupancy from the views' depth, density raised in the cells that hold depth points, background = mean colour."""
+        self.occupancy.seed_from_depth(views, near, far, holes=self.config.hole_cells)
+        raw = self._shift(self.config.seed_alpha) - self._shift(self.config.init_alpha)
+        pts_cells = self.occupancy.surface & ~F.max_pool3d((~self.occupancy.surface)[None, None].float(), 3, 1, 1)[0, 0].bool()
+        self.density.data[..., 0] = torch.where(pts_cells, torch.full_like(self.density.data[..., 0], raw), self.density.data[..., 0])
+        self.env.map.data[:] = torch.logit(mean_rgb.clamp(0.02, 0.98)).reshape(1, 3, 1, 1).to(self.env.map.device)
+
+    # ------------------------------------------------------------------ schedule
+    def plane_resolution(self, step: int) -> int:
+        res = self.config.plane_schedule[0][1]
+        for s, r in self.config.plane_schedule:
+            if step >= s:
+                res = r
+        return res
+
+    def before_step(self, step: int) -> None:
+        res = self.plane_resolution(step)
+        if res != self.planes.shape[-1]:
+            with torch.no_grad():
+                p, ln = resize_vm(self.planes.data, self.lines.data, res)
+            self.planes, self.lines = nn.Parameter(p), nn.Parameter(ln)
+            self.param_version += 1
+        if step % self.config.occupancy_every == 0:
+            self.refresh_occupancy()
+
+    @torch.no_grad()
+    def refresh_occupancy(self) -> None:
+        alpha = 1.0 - torch.exp(-self.density_fn_grid() * self.step_size())
+        pooled = F.max_pool3d(alpha[None, None], 3, 1, 1)[0, 0]
+        self.occupancy.refresh(pooled > self.config.occupancy_alpha)
+
+    def density_fn_grid(self) -> torch.Tensor:
+        return F.softplus(self.density.data[..., 0] + self._shift(self.config.init_alpha)) / self.step_size()
+
+    def param_groups(self) -> list[dict]:
+        c = self.config
+        return [
+            {"params": [self.density], "lr": c.lr_density, "name": "density"},
+            {"params": [self.planes, self.lines], "lr": c.lr_vm, "name": "vm"},
+            {"params": list(self.decoder.parameters()), "lr": c.lr_decoder, "name": "decoder"},
+            {"params": list(self.env.parameters()), "lr": c.lr_background, "name": "background"},
+        ]
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+        """Resize the VM to the checkpoint's resolution first, then load."""
+        res = int(state_dict["planes"].shape[-1])
+        if res != self.planes.shape[-1]:
+            self.planes = nn.Parameter(torch.zeros_like(state_dict["planes"], device=self.planes.device))
+            self.lines = nn.Parameter(torch.zeros_like(state_dict["lines"], device=self.lines.device))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    # ------------------------------------------------------------------ rendering
+    def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
+        samples = march(rays, self.occupancy, self.step_size(), self.config.max_samples, randomized=train)
+        out = render_samples(rays, samples, self.density_fn, self.colour_fn, self.env(rays.viewdirs))
+        res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
+        if train:
+            c = self.config
+            res.aux_losses = {"tv_density": c.tv_density * _tv(self.density)}
+            if c.tv_planes > 0:
+                p = self.planes
+                res.aux_losses["tv_planes"] = c.tv_planes * (((p[..., 1:, :] - p[..., :-1, :]) ** 2).mean()
+                                                             + ((p[..., 1:] - p[..., :-1]) ** 2).mean())
+        return res
+
+
+def _tv(grid: torch.Tensor, side: int = 24) -> torch.Tensor:
+    """Mean squared neighbour difference in a random block of up to ``side``^3 cells of grid [X, Y, Z, C]."""
+    o = [int(torch.randint(0, max(1, n - side + 1), ())) for n in grid.shape[:3]]
+    b = grid[o[0] : o[0] + side, o[1] : o[1] + side, o[2] : o[2] + side]
+    return ((b[1:] - b[:-1]) ** 2).mean() + ((b[:, 1:] - b[:, :-1]) ** 2).mean() + ((b[:, :, 1:] - b[:, :, :-1]) ** 2).mean()
