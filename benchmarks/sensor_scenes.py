@@ -81,7 +81,8 @@ def early_psnr(trainer) -> float:
     return float(np.mean([trainer.heldout_psnr(v, EARLY_PIXELS) for v in trainer.scene.test_ids]))
 
 
-def run_field(scene, arm: str, minutes: float, threads: int, overrides: dict, seen_masks: dict):
+def run_field(scene, arm: str, minutes: float, threads: int, overrides: dict, seen_masks: dict,
+              frame_out: Path | None = None):
     import torch
 
     from nerf.trainer import TrainConfig, Trainer
@@ -97,6 +98,8 @@ def run_field(scene, arm: str, minutes: float, threads: int, overrides: dict, se
             early = early_psnr(trainer)
             print(f"  [{scene.name} {arm}] {t_train:.0f} s, step {trainer.step_count}: held-out PSNR {early:.2f} dB", flush=True)
     rows, renders = [], {}
+    if frame_out is not None:
+        write_video_frame(trainer, frame_out)
     t0 = time.perf_counter()
     for i in scene.test_ids:
         r = trainer.render(trainer.view_camera(i))
@@ -106,6 +109,21 @@ def run_field(scene, arm: str, minutes: float, threads: int, overrides: dict, se
     render_s = time.perf_counter() - t0
     return rows, {"steps": trainer.step_count, "train_s": t_train, "psnr_20s": early,
                   "render_ms_per_view": 1000 * render_s / len(scene.test_ids)}, renders, trainer
+
+
+def write_video_frame(trainer, out: Path) -> None:
+    """Frame 7 of a 24-frame ``interp`` video (between two training views) as ``sparsenerf render`` draws it: PNG."""
+    import cv2
+
+    from nerf.colormap import robust_range
+    from nerf.paths import camera_path
+    from nerf.video import MIN_ACC, side_by_side
+
+    cams = camera_path(trainer.scene, "interp", 24)
+    first = trainer.render(cams[0])
+    rng = robust_range(first.depth, first.acc > MIN_ACC)
+    frame = side_by_side(trainer.render(cams[7]), rng, metres_per_unit=trainer.scene.to_metres)
+    cv2.imwrite(str(out), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
 
 def mean_row(rows: list[dict]) -> dict:
@@ -140,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--room", type=Path, default=Path(tempfile.gettempdir()) / "sparsenerf_bench_room")
     ap.add_argument("--kitchen", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/7scenes_redkitchen")
     ap.add_argument("--set", default="{}", help='JSON TrainConfig overrides for every field arm, e.g. {"fast": {"resolution": 96}}')
-    ap.add_argument("--images", type=Path, default=None, help="write sensor_<scene>.png comparisons here")
+    ap.add_argument("--images", type=Path, default=None,
+                    help="write sensor_<scene>.png comparisons and video_frame_<scene>_<arm>.png here")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     arms = args.arms.split(",")
@@ -156,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"scene": name, "arm": "anchor", **mean_row(a_rows), "seconds": a_s})
         fields = {}
         for arm in (a for a in arms if a != "anchor"):
-            rows, info, renders, _ = run_field(scene, arm, args.minutes, args.threads, json.loads(args.set), seen)
+            frame_out = args.images / f"video_frame_{name}_{arm}.png" if args.images else None
+            rows, info, renders, _ = run_field(scene, arm, args.minutes, args.threads, json.loads(args.set), seen,
+                                               frame_out)
             fields[arm] = renders
             results.append({"scene": name, "arm": arm, **mean_row(rows), "seconds": info["train_s"], **info})
         if args.images:

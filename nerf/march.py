@@ -53,9 +53,14 @@ def march(rays: RayBatch, grid: OccupancyGrid, step: float, max_samples: int, *,
     t = near + (k[None, :] + offset) * step  # [R, n]
     inside = t < far
     occ = inside & grid.query(rays.origins[:, None, :] + t[..., None] * rays.directions[:, None, :])
-    # the first max_samples occupied samples of each ray, in order: sort by (not occupied, position)
-    key = torch.where(occ, k[None, :], k[None, :] + n)
-    order = torch.argsort(key, dim=-1)[:, :max_samples]
-    valid = torch.gather(occ, 1, order)
-    t_sel = torch.gather(t, 1, order)
+    # the first max_samples occupied samples of each ray, in order: slot = running count - 1
+    rank = torch.cumsum(occ, dim=-1) - 1
+    keep = occ & (rank < max_samples)
+    r, c = keep.nonzero(as_tuple=True)
+    slot = rank[r, c]
+    R = t.shape[0]
+    t_sel = torch.zeros((R, max_samples), device=t.device, dtype=t.dtype)
+    valid = torch.zeros((R, max_samples), device=t.device, dtype=torch.bool)
+    t_sel[r, slot] = t[r, c]
+    valid[r, slot] = True
     return RaySamples(t=t_sel, delta=torch.full_like(t_sel, step), valid=valid)

@@ -30,8 +30,9 @@ class Train:
     """Scene to train on (any supported layout)."""
     out: Path
     """Run folder to create (checkpoints, metrics, run.json)."""
-    field: Literal["fast", "mipnerf"] = "fast"
-    """fast: dense grids, minutes on a CPU; mipnerf: the faithful original (hours, for a GPU)."""
+    field: Literal["fast", "sensor", "mipnerf"] = "fast"
+    """fast: dense grids, minutes on a CPU; sensor: depth-seeded grids + VM texture for scenes with metric depth;
+    mipnerf: the faithful original (hours, for a GPU)."""
     preset: Literal["faithful"] | None = None
     """faithful: the authors' settings for the scene's data set (with --field mipnerf)."""
     minutes: Annotated[float | None, tyro.conf.arg(help_behavior_hint="(default: a step budget)")] = None

@@ -57,6 +57,8 @@ class SensorFieldConfig:
     occupancy_alpha: float = 1e-4
     """Cells whose neighbourhood cannot reach this opacity per step stop being sampled."""
     occupancy_every: int = 16
+    weight_threshold: float = 1e-3
+    """Colour is evaluated only at samples whose compositing weight passes this."""
     tv_density: float = 0.01
     tv_planes: float = 1e-4
     metric_depth_weight: float = 0.1
@@ -66,8 +68,9 @@ class SensorFieldConfig:
     lr_decoder: float = 0.005
     lr_background: float = 0.05
     envmap_size: tuple[int, int] = (4, 8)
-    hole_cells: bool = True
-    """Sample the cells on the rays of training pixels without depth (else only cells near depth points)."""
+    hole_cells: bool = False
+    """Also sample the cells on the rays of training pixels without depth (else only cells near depth points). On the
+    virtual room (3 min, 1 thread, loaded box) on: 20.72 dB / SSIM 0.652 held-out, off: 21.43 / 0.718."""
 
 
 class SensorField(Field):
@@ -170,7 +173,8 @@ class SensorField(Field):
     # ------------------------------------------------------------------ rendering
     def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
         samples = march(rays, self.occupancy, self.step_size(), self.config.max_samples, randomized=train)
-        out = render_samples(rays, samples, self.density_fn, self.colour_fn, self.env(rays.viewdirs))
+        out = render_samples(rays, samples, self.density_fn, self.colour_fn, self.env(rays.viewdirs),
+                             self.config.weight_threshold)
         res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
         if train:
             c = self.config

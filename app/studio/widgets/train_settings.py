@@ -21,6 +21,7 @@ class TrainSettings(QWidget):
         self.field = QComboBox()
         self.field.addItem("fast (grids)", "fast")
         self.field.addItem("mipnerf (original, slow)", "mipnerf")
+        self.field.addItem("sensor (depth-seeded, for metric depth)", "sensor")
         self.budget_kind = QComboBox()
         self.budget_kind.addItems(["minutes", "steps"])
         self.minutes = QDoubleSpinBox(minimum=0.1, maximum=600.0, value=DEFAULT_MINUTES, singleStep=0.5, decimals=1)
