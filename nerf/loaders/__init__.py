@@ -39,7 +39,7 @@ def detect_layout(path: Path) -> str:
     if is_seven_scenes(path):
         return "seven_scenes"
     raise InputError(path, "is not a scene: expected transforms.json (scene folder), cameras.npz (DTU), "
-                           "image/ + cameras_sphere.npz (DTU, IDR / NeuS), rect_NNN_3_r5000.png (DTU Rectified) "
+                           "image/ + cameras_sphere.npz (DTU, IDR / NeuS), rect_NNN_3_r5000.png (DTU Rectified), "
                            "poses_bounds.npy (LLFF / NVS-RGBD) or camera-intrinsics.txt + frame-*.color.jpg (7-Scenes)")
 
 

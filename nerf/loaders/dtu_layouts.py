@@ -73,7 +73,7 @@ def load_dtu_idr(root: str | Path, *, split: str | None = None, downscale: int |
         raise InputError(idr_image_dir(root), "holds no images")
     cam_path = next(root / n for n in ("cameras_sphere.npz", "cameras.npz") if (root / n).is_file())
     try:
-        cams = dict(np.load(cam_path))
+        cams = dict(np.load(cam_path, allow_pickle=False))  # data only
     except (OSError, ValueError) as exc:
         raise InputError(cam_path, f"cannot be read ({exc.__class__.__name__})") from None
     mask_paths = _images_in(root / "mask") if (root / "mask").is_dir() else []
