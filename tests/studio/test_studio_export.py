@@ -39,7 +39,10 @@ def test_export_a_short_video(studio, qtbot, tiny_scene, stall_probe):
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         rate = container.streams.video[0].average_rate
     assert len(frames) == 6
-    assert frames[0].shape == (h + h % 2, 2 * (w + w % 2), 3)  # RGB | depth side by side, even halves
+    from nerf.video import legend_height
+
+    # RGB | depth side by side, even halves, over the depth legend strip
+    assert frames[0].shape == (h + h % 2 + legend_height(w + w % 2), 2 * (w + w % 2), 3)
     assert float(rate) == 12
     assert panel.open_button.isEnabled()
     assert panel.frame_view.item.image.shape == frames[0].shape  # the last frame is shown in the panel
