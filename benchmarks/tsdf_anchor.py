@@ -48,7 +48,7 @@ def fuse(scene, depth_max: float):
     vbg = o3d.t.geometry.VoxelBlockGrid(
         attr_names=("tsdf", "weight", "color"), attr_dtypes=(o3c.float32, o3c.float32, o3c.float32),
         attr_channels=((1), (1), (3)), voxel_size=VOXEL_M / scene.to_metres, block_resolution=BLOCK,
-        block_count=60000, device=o3c.Device("CPU:0"))
+        block_count=8000, device=o3c.Device("CPU:0"))  # grows when needed; 8,000 blocks of 16^3 = 640 MB
     for i in scene.train_ids:
         K, w2c = _o3d_camera(scene, i)
         depth = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(scene.depths[i].astype(np.float32))))

@@ -86,7 +86,9 @@ def test_eval_and_render_commands_on_a_trained_run(kinect_root, tmp_path):
                  "--width", "32"]) == 0
     with av.open(str(out)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames) == 4 and frames[0].shape == (32, 64, 3)
+    from nerf.video import legend_height
+
+    assert len(frames) == 4 and frames[0].shape == (32 + legend_height(32), 64, 3)  # over the depth legend
 
 
 def test_render_command_bad_run_is_an_error_line(tmp_path, capsys):
