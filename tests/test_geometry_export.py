@@ -165,7 +165,10 @@ def test_render_a_nerfstudio_camera_path(short_run, tmp_path, capsys):
     with av.open(str(tmp_path / "v.mp4")) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         rate = container.streams.video[0].average_rate
-    assert len(frames) == 3 and frames[0].shape == (24, 64, 3) and float(rate) == 6
+    from nerf.video import legend_height
+
+    # two 32 x 24 panels over the depth legend strip
+    assert len(frames) == 3 and frames[0].shape == (24 + legend_height(32), 64, 3) and float(rate) == 6
     (tmp_path / "bad.json").write_text("{}")
     assert main(["render", str(run), "--camera-path", str(tmp_path / "bad.json"), "--out", str(tmp_path / "w.mp4")]) == 2
     assert "bad.json" in capsys.readouterr().err and not (tmp_path / "w.mp4").exists()
