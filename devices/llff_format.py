@@ -123,8 +123,8 @@ def read_poses_bounds(path: str | Path) -> PosesBounds:
                                    f"larger side) must be positive, got {hwf[i].tolist()}")
         if np.abs(c2w[i, :3, 3]).max() > MAX_COORDINATE or bounds[i, 1] > 1e3 * MAX_COORDINATE:
             raise InputError(path, f"row {i}: the camera position or the far bound is beyond +-{MAX_COORDINATE:g}")
-        if not 0 < bounds[i, 0] < bounds[i, 1]:
-            raise InputError(path, f"row {i}: bounds must satisfy 0 < near < far, got {bounds[i].tolist()}")
+        if not 0 < bounds[i, 0] < bounds[i, 1] <= 1e6 * bounds[i, 0]:
+            raise InputError(path, f"row {i}: bounds must satisfy 0 < near < far <= 1e6 x near, got {bounds[i].tolist()}")
     return PosesBounds(c2w=c2w, hwf=hwf, bounds=bounds)
 
 

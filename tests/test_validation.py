@@ -294,3 +294,13 @@ def test_flipped_matroska_header_bytes(tmp_path, capsys):
         statuses.append(check_command("flipped header", ["import", rec, tmp_path / f"out{k}", "--no-poses"],
                                       tmp_path / f"out{k}"))
     assert 2 in statuses
+
+
+def test_poses_bounds_with_a_near_bound_of_almost_zero(tmp_path, capsys, scene):
+    """Found by benchmarks/fuzz_inputs.py: near 1e-30 scaled the poses to 1e30 and the field to a traceback."""
+    src = llff_from(scene, tmp_path / "llff")
+    arr = np.load(src / "poses_bounds.npy")
+    arr[0, 15] = 1e-30
+    np.save(src / "poses_bounds.npy", arr)
+    line = one_error_line(capsys, "train", src, "--out", tmp_path / "run", "--steps", "1")
+    assert line.startswith(f"error: {src / 'poses_bounds.npy'}: row 0: bounds must satisfy 0 < near < far <= 1e6 x near")

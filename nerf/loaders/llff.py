@@ -103,6 +103,8 @@ def load_llff(
     K = np.stack([layout.poses.intrinsics(i, w, h).K for i in range(n)])
     try:
         c2w, bounds = normalise_poses(layout.poses.c2w, layout.poses.bounds)
+        if not (np.isfinite(c2w).all() and np.isfinite(bounds).all()):
+            raise ValueError("the poses do not survive LLFF's normalisation (values overflow): check the bounds")
     except ValueError as exc:
         raise InputError(root / llff_format.POSES_FILE, str(exc)) from None
     train_ids, test_ids = layout.train_ids, layout.test_ids
