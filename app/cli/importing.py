@@ -16,7 +16,8 @@ class Import:
     """Import a recording or capture into a scene folder; the format is detected from PATH.
 
     Formats: Azure Kinect .mkv (no SDK needed), ZED .svo/.svo2 (needs the ZED SDK), Record3D .r3d,
-    a Stray Scanner or Polycam raw-export folder, an NVS-RGBD or LLFF scene (poses_bounds.npy).
+    a Stray Scanner or Polycam raw-export folder, an NVS-RGBD or LLFF scene (poses_bounds.npy), a TUM RGB-D
+    or 7-Scenes sequence folder (with their ground-truth poses).
     Sources without poses (the Kinect) get them by RGB-D odometry unless --no-poses.
 
     Examples: `sparsenerf import recording.mkv scenes/desk --every 3`,

@@ -26,6 +26,9 @@ class Poses:
     loop closure, pose graph), rewrite its transforms.json, and print a quality report.
 
     Frames that cannot be registered stay in the scene without a pose, flagged in their metadata.
+    A scene whose frames all have poses already (an import with ground truth, a sensor with
+    tracking) is left as it is unless --ignore-existing. When the frames carry ground-truth poses
+    (TUM RGB-D, 7-Scenes imports), the trajectory error of the estimate against them is printed.
     """
 
     scene: Annotated[tyro.conf.Positional[Path], tyro.conf.arg(metavar="SCENE")]
@@ -34,6 +37,9 @@ class Poses:
     """List only the keyframes in transforms.json (the other images stay on disk)."""
     train_views: int = 3
     """Training views of the few-shot split, when the scene has no split yet."""
+    ignore_existing: bool = False
+    """Re-estimate the poses even when every frame has one (e.g. to check the estimate against an
+    imported data set's ground truth, which stays in each frame's metadata)."""
     config: PoseOptions = field(default_factory=PoseOptions)
     """Odometry, keyframe and loop-closure thresholds."""
     threads: Threads = None
@@ -42,7 +48,15 @@ class Poses:
     def run(self) -> int:
         from app.cli.progress import Progress
         from devices.poses import estimate_scene_poses
+        from devices.poses.truth import truth_error
+        from devices.scene_folder import read_scene
 
+        before = read_scene(self.scene)
+        if before.has_poses and not self.ignore_existing:
+            error = truth_error([f.c2w for f in before.frames], [f.meta for f in before.frames])
+            print(f"{self.scene} already has a pose for each of its {len(before)} frames; nothing changed "
+                  "(--ignore-existing re-estimates them)" + (f". {error.describe()}" if error else ""))
+            return 0
         bar: Progress | None = None
 
         def progress(done: int, total: int | None) -> None:
@@ -59,6 +73,9 @@ class Poses:
                 bar.close()
         print(format_report(result))
         print(result.summary())
+        error = truth_error(result.c2w, [f.meta for f in before.frames])
+        if error is not None:
+            print(error.describe())
         kept = f"{len(scene)} keyframes listed" if self.keyframes_only else f"{len(scene)} frames"
         print(f"wrote {self.scene / 'transforms.json'} ({kept}, train views {scene.train_ids})")
         return 0

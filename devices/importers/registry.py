@@ -58,6 +58,8 @@ _FORMAT_MODULES: tuple[str, ...] = (
     "devices.zed.importer",
     "devices.nvs_rgbd",
     "devices.kinect.importer",
+    "devices.sequences.tum",
+    "devices.sequences.seven_scenes",
 )
 
 

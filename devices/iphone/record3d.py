@@ -15,7 +15,7 @@ import json
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +50,13 @@ class R3dMeta:
     """float64 [3, 3] at the colour size (w, h)."""
     rgb_size: tuple[int, int]
     """(w, h) of the colour images."""
-    depth_size: tuple[int, int]
-    """(dw, dh) of the depth maps."""
+    depth_size: tuple[int, int] | None
+    """(dw, dh) of the depth maps; None when the metadata does not say (older app versions)."""
     fps: float
     poses: np.ndarray
     """float64 [N, 7] rows of (qx, qy, qz, qw, px, py, pz), camera-to-world, ARKit axes."""
+    camera_type: int | None = None
+    """``cameraType``: 1 = LiDAR (rear), 0 = TrueDepth (front); None when absent."""
 
 
 def open_r3d(path: Path) -> zipfile.ZipFile:
@@ -85,7 +87,7 @@ def _read_entry(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
 
 def parse_metadata(doc: dict[str, Any], where: str) -> R3dMeta:
     """Validate the metadata JSON; InputError naming ``where`` on any missing or malformed field."""
-    missing = [k for k in ("K", "w", "h", "dw", "dh", "poses") if k not in doc]
+    missing = [k for k in ("K", "w", "h", "poses") if k not in doc]
     if missing:
         raise InputError(where, f"metadata has no {', '.join(missing)}")
     try:
@@ -94,11 +96,40 @@ def parse_metadata(doc: dict[str, Any], where: str) -> R3dMeta:
     except ValueError as exc:
         raise InputError(where, f"metadata is malformed ({exc})") from None
     rgb_size = tuple(validate.image_side(doc[k], where, f"metadata {k}") for k in ("w", "h"))
-    depth_size = tuple(validate.image_side(doc[k], where, f"metadata {k}") for k in ("dw", "dh"))
+    depth_size = (tuple(validate.image_side(doc[k], where, f"metadata {k}") for k in ("dw", "dh"))
+                  if "dw" in doc and "dh" in doc else None)  # older app versions: inferred later
+    camera = doc.get("cameraType")
+    camera_type = int(validate.number(camera, where, "metadata cameraType")) if camera is not None else None
     fps = doc.get("fps", 30.0)
     fps = 30.0 if fps is None else validate.number(fps, where, "metadata fps", low=0.0, high=1000.0, low_open=True)
     check_intrinsics(K, rgb_size, where)
-    return R3dMeta(K=K, rgb_size=rgb_size, depth_size=depth_size, fps=fps, poses=poses)
+    return R3dMeta(K=K, rgb_size=rgb_size, depth_size=depth_size, fps=fps, poses=poses, camera_type=camera_type)
+
+
+# Depth sizes of the app's cameras, for files whose metadata has no dw/dh (older versions).
+_DEPTH_SIZE_OF_CAMERA = {1: (256, 192), 0: (640, 480)}
+
+
+def infer_depth_size(zf: zipfile.ZipFile, path: Path, meta: R3dMeta, i: int) -> tuple[int, int]:
+    """(dw, dh) from the decompressed length of ``rgbd/<i>.depth`` (float32): the camera type's size
+    when it fits, else the size with the colour image's aspect ratio that holds exactly that many values."""
+    import liblzfse
+
+    where = f"{path}:rgbd/{i}.depth"
+    data = _read_entry(zf, f"rgbd/{i}.depth", path)
+    try:
+        n = len(liblzfse.decompress(data)) // 4
+    except Exception as exc:  # noqa: BLE001 - the decoder raises its own error type
+        raise InputError(where, f"is not valid LZFSE data ({exc or exc.__class__.__name__})") from None
+    known = _DEPTH_SIZE_OF_CAMERA.get(meta.camera_type) if meta.camera_type is not None else None
+    if known and known[0] * known[1] == n:
+        return known
+    w, h = meta.rgb_size
+    dw = round((n * w / h) ** 0.5)
+    if dw > 0 and dw * round(n / dw) == n and abs(dw / round(n / dw) - w / h) <= 0.01 * w / h:
+        return dw, n // dw
+    raise InputError(f"{path}:metadata", f"has no dw/dh and the {n} depth values of {where} do not form an "
+                                         f"image with the colour aspect ratio {w}x{h}")
 
 
 def read_metadata(zf: zipfile.ZipFile, path: Path) -> R3dMeta:
@@ -170,6 +201,8 @@ def import_record3d(
         if len(meta.poses) <= ids[-1]:
             raise InputError(f"{path}:metadata", f"lists {len(meta.poses)} poses but the archive has "
                                                  f"frames up to rgbd/{ids[-1]}.jpg")
+        if meta.depth_size is None:  # older app versions: infer it from the first depth map
+            meta = replace(meta, depth_size=infer_depth_size(zf, path, meta, ids[0]))
         check_aspect(meta.depth_size, meta.rgb_size, f"{path}:metadata")
         keep = ids[:: max(1, options.every)]
         frames = (_read_frame(zf, path, meta, i, k, config) for k, i in enumerate(keep))

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from devices.errors import InputError
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
 from devices.scene_folder import SceneFolder, read_scene
 from devices.scene_writer import update_scene
@@ -90,8 +91,14 @@ def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | No
             if poser is not None:
                 poser(staging)
 
-        return record(source, out, every=every, train_views=options.train_views, overwrite=options.overwrite,
-                      on_frame=on_frame, before_commit=before_commit)
+        try:
+            return record(source, out, every=every, train_views=options.train_views, overwrite=options.overwrite,
+                          on_frame=on_frame, before_commit=before_commit)
+        except InputError as exc:
+            if exc.path == Path(out) and source.skipped:  # "no frames were written": say why, about the input
+                raise InputError(path, f"holds {source.skipped} captures but none with both a colour and a "
+                                       "depth image") from None
+            raise
 
 
 FORMAT = register(

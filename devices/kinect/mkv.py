@@ -98,6 +98,10 @@ def _read_vint(data: bytes, pos: int) -> tuple[int, int, bool]:
     return value, pos + length, value == (1 << (7 * length)) - 1
 
 
+_TRACKS_ID = b"\x16\x54\xae\x6b"
+_CLUSTER_ID = b"\x1f\x43\xb6\x75"
+
+
 def check_matroska(path: Path) -> bool | None:
     """Raise InputError unless ``path`` starts like a Matroska file; returns True when it is cut short,
     None when the segment does not say its size (a recording still being written, or killed), else False.
@@ -122,6 +126,18 @@ def check_matroska(path: Path) -> bool | None:
     except (ValueError, IndexError):
         raise InputError(path, "is not a Matroska (.mkv) file (broken EBML header)") from None
     return None if unknown else data_start + seg_size > size
+
+
+def _header_without_clusters(path: Path) -> bool:
+    """True for a Matroska file with a Tracks element but no Cluster: a recording stopped before its
+    first capture (FFmpeg then fails to open it with "End of file")."""
+    try:
+        if path.stat().st_size > 64 << 20:  # a file that large has clusters; do not read it whole
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return _TRACKS_ID in data and _CLUSTER_ID not in data
 
 
 def _fourcc(stream) -> str:
@@ -198,6 +214,9 @@ class MkvRecording:
         try:
             self._container = av.open(str(self.path), metadata_errors="replace")  # damaged tags: not fatal
         except av.FFmpegError as exc:
+            if _header_without_clusters(self.path):
+                raise InputError(self.path, "holds no captures: its Matroska header (tracks, calibration) is "
+                                            "complete but not one colour or depth image was recorded") from None
             raise InputError(self.path, f"cannot be opened as Matroska ({exc.strerror or exc})") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise InputError(self.path, f"cannot be opened as Matroska ({exc.__class__.__name__})") from None

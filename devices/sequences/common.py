@@ -1,0 +1,63 @@
+"""What the sequence importers share: rigid poses from files, ground truth in the metadata, writing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.capture import commit_with_split
+from devices.errors import InputError
+from devices.frame import DepthKind, Frame
+from devices.importers.registry import ImportOptions, ProgressFn
+from devices.poses.truth import GROUND_TRUTH_KEY
+from devices.scene_folder import SceneFolder
+from devices.scene_writer import SceneWriter
+
+__all__ = ["GROUND_TRUTH_KEY", "nearest_rigid", "quat_to_matrix", "write_sequence"]
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation [3, 3] of a quaternion (qx, qy, qz, qw); normalised here."""
+    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def nearest_rigid(m: np.ndarray, where: Path, what: str) -> np.ndarray:
+    """``m`` [4, 4] with its rotation block made exactly orthonormal (files store ~7 digits).
+
+    InputError naming ``where`` when ``m`` is not finite or not close to a rigid transform.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+        raise InputError(where, f"{what} is not a finite 4x4 matrix")
+    U, s, Vt = np.linalg.svd(m[:3, :3])
+    if np.abs(s - 1).max() > 1e-2 or np.linalg.det(U @ Vt) < 0 or not np.allclose(m[3], [0, 0, 0, 1], atol=1e-3):
+        raise InputError(where, f"{what} is not a rigid camera pose (rotation with det +1, last row 0 0 0 1)")
+    out = np.eye(4)
+    out[:3, :3], out[:3, 3] = U @ Vt, m[:3, 3]
+    return out
+
+
+def write_sequence(frames: Iterator[Frame], total: int, out: Path, options: ImportOptions,
+                   progress: ProgressFn | None, *, sensor: str, extra: dict[str, Any]) -> SceneFolder:
+    """Write ``frames`` into the scene folder ``out`` atomically (an error leaves no OUT behind);
+    the few-shot split is chosen when every frame has a pose. Poses are then estimated when the
+    sequence has none (``options.estimate_poses``)."""
+    with SceneWriter(Path(out), sensor=sensor, depth_kind=DepthKind.METRIC, ranking_window=(5, 5),
+                     extra=extra, overwrite=options.overwrite) as writer:
+        for frame in frames:
+            writer.add(frame)
+            if progress is not None:
+                progress(len(writer), total)
+        scene = commit_with_split(writer, options.train_views)
+    if options.estimate_poses and not scene.has_poses and len(scene) > 1:
+        from devices.poses import estimate_scene_poses
+
+        scene, _ = estimate_scene_poses(out, train_views=options.train_views)
+    return scene
