@@ -124,7 +124,7 @@ def test_poses_keeps_the_scene_when_no_depth_is_valid(tmp_path, capsys):
     scene, _, _ = zero_depth(tmp_path)
     tf = scene / "transforms.json"
     before = tf.read_bytes()
-    line = one_error_line(capsys, "poses", scene)
+    line = one_error_line(capsys, "poses", scene, "--ignore-existing")
     assert line.startswith(f"error: {tf}: no frame could be posed") and "valid depth" in line
     assert tf.read_bytes() == before, "the exact poses of the capture must not be replaced by none"
 
