@@ -308,7 +308,7 @@ def test_poses_on_a_full_disk_keeps_the_old_transforms(tmp_path, capsys, monkeyp
     tf = scene / "transforms.json"
     old = tf.read_bytes()
     full_disk_after(monkeypatch, 0)
-    line = one_error_line(capsys, "poses", scene)
+    line = one_error_line(capsys, "poses", scene, "--ignore-existing")
     assert line == f"error: {tf}: No space left on device"
     assert tf.read_bytes() == old and sorted(p.relative_to(scene) for p in scene.rglob("*")) == before
     assert len(read_scene(scene)) == 5
