@@ -90,10 +90,19 @@ def record(
         return commit_with_split(writer, train_views)
 
 
-def commit_with_split(writer: SceneWriter, train_views: int) -> SceneFolder:
-    """``writer.commit()``, after choosing the few-shot split (``spread_split``) when every frame has a pose
-    and there are at least 2; otherwise the scene is written without a split."""
+def commit_with_split(writer: SceneWriter, train_views: int, *, coverage: bool = False) -> SceneFolder:
+    """``writer.commit()``, after choosing the few-shot split when every frame has a pose and there are
+    at least 2; otherwise the scene is written without a split. Views are spread along the path
+    (``spread_split``: what the capture tab shows live as keyframes), or with ``coverage`` and metric
+    depth, chosen to cover the fused depth (``devices.poses.coverage``, with the reason for each view)."""
     frames = writer.scene.frames
     if len(frames) >= 2 and all(f.c2w is not None for f in frames):
-        writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in frames]), train_views))
+        from devices.poses.coverage import scene_coverage_split
+
+        chosen = scene_coverage_split(writer.scene, train_views) if coverage else None
+        if chosen is not None:
+            writer.set_split(chosen.train, chosen.test)
+            writer.scene.split_reasons = {frames[i].image_path: why for i, why in chosen.reasons.items()}
+        else:
+            writer.set_split(*spread_split(np.stack([f.c2w[:3, 3] for f in frames]), train_views))
     return writer.commit()

@@ -88,6 +88,9 @@ class SceneFolder:
     train_ids: list[int] = field(default_factory=list)
     test_ids: list[int] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    split_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each view of an automatic split was picked: frame file_path -> one line
+    (transforms.json ``"sparsenerf": {"split_reasons": ...}``; the studio shows it as a tooltip)."""
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -291,6 +294,8 @@ def read_scene(root: str | Path, *, check_files: bool = True) -> SceneFolder:
         train_ids=train_ids,
         test_ids=test_ids,
         extra=dict(validate.mapping(ours.get("capture", {}), tf_path, "sparsenerf.capture")),
+        split_reasons={str(k): str(v) for k, v in
+                       validate.mapping(ours.get("split_reasons", {}), tf_path, "sparsenerf.split_reasons").items()},
     )
     if check_files:
         _check_files(scene)

@@ -94,6 +94,8 @@ def scene_to_json(scene: SceneFolder) -> dict[str, Any]:
         ours["ranking_window"] = list(scene.ranking_window)
     if scene.extra:
         ours["capture"] = scene.extra
+    if scene.split_reasons:
+        ours["split_reasons"] = scene.split_reasons
     doc["sparsenerf"] = ours
     return doc
 

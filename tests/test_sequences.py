@@ -116,3 +116,30 @@ def test_every_keeps_one_frame_in_n(tmp_path, layout):
         make_seven_scenes(tmp_path / "seq", count=6, step=1)
     assert main(["import", str(src), str(tmp_path / "scene"), "--every", "2", "--no-poses"]) == 0
     assert len(read_scene(tmp_path / "scene")) == (2 if layout == "tum" else 3)
+
+
+def test_imported_split_covers_the_scene_and_says_why(tmp_path):
+    src = make_seven_scenes(tmp_path / "seq-01", count=12, step=4)
+    assert main(["import", str(src), str(tmp_path / "scene"), "--no-poses"]) == 0
+    doc = json.loads((tmp_path / "scene" / "transforms.json").read_text())
+    reasons = doc["sparsenerf"]["split_reasons"]
+    assert sorted(reasons) == sorted(doc["train_filenames"]) and len(reasons) == 3
+    assert all("fused depth" in why for why in reasons.values())
+    assert read_scene(tmp_path / "scene").split_reasons == reasons
+
+
+def test_coverage_prefers_the_view_of_another_side():
+    from devices.poses.coverage import coverage_split
+
+    K = np.array([[100.0, 0, 32], [0, 100, 24], [0, 0, 1]])
+    wall = np.full((48, 64), 2.0, np.float32)
+    poses = []
+    for k, yaw in enumerate([0, 0, 0, 180]):  # three near-identical views of one wall, one turned round
+        c2w = np.eye(4)
+        a = np.radians(yaw)
+        c2w[:3, :3] = [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+        c2w[0, 3] = 0.01 * k
+        poses.append(c2w)
+    split = coverage_split(poses, lambda i: wall, [K] * 4, 2)
+    assert 3 in split.train and len(split.train) == 2
+    assert set(split.reasons) == set(split.train) and "adds" in split.reasons[max(split.train, key=lambda i: i == 3)]

@@ -83,13 +83,15 @@ class Poses:
 
 def format_report(result) -> str:  # result: devices.poses.PoseResult
     """The quality report as a small table: frame, keyframe, fitness, status (and why a frame failed)."""
-    lines = [f"{'frame':>6}  {'keyframe':<8}  {'fitness':>7}  status"]
+    lines = [f"{'frame':>6}  {'keyframe':<8}  {'fitness':>7}  {'conf.':>5}  status"]
     for q in result.report:
         fitness = f"{q.fitness:7.3f}" if q.anchor is not None or q.failed else f"{'-':>7}"
         status = q.status + (f": {q.reason}" if q.failed else "")
+        if q.anchor is not None:
+            status += f" ({q.method} to frame {q.anchor})"
         if q.loop_edges:
             status += f" (loops to {', '.join(str(k) for k in q.loop_edges)})"
-        lines.append(f"{q.index:>6}  {'yes' if q.keyframe else '':<8}  {fitness}  {status}")
+        lines.append(f"{q.index:>6}  {'yes' if q.keyframe else '':<8}  {fitness}  {q.confidence:5.2f}  {status}")
     return "\n".join(lines)
 
 

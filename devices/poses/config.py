@@ -20,25 +20,44 @@ class PoseConfig:
     """Depth farther than this (metres) is ignored."""
     min_valid_depth: float = 0.05
     """A frame needs at least this fraction of pixels with valid depth, else it is flagged as failed."""
-    iterations_per_level: tuple[int, ...] = (20, 10, 5)
-    """Odometry iterations per pyramid level, coarsest first (multi-scale)."""
+    odometry_width: int = 320
+    """Odometry runs on a pyramid whose finest level is this wide (reduced resolution: about 4x faster
+    than 640 pixels for the same accuracy on Kinect-class depth)."""
+    iterations_per_level: tuple[int, ...] = (10, 6, 4)
+    """Odometry iterations per pyramid level, coarsest first (multi-scale; a level stops early once
+    its fitness no longer changes)."""
+    odometry_method: str = "point_to_plane"
+    """"point_to_plane" (depth geometry only) or "hybrid" (depth and colour intensity)."""
     max_depth_diff: float = 0.07
     """Odometry correspondences farther apart than this in depth (metres) are outliers."""
     min_fitness: float = 0.3
     """An odometry edge is accepted when its inlier ratio (correspondences / valid source pixels) reaches this."""
     min_correspondences: int = 1000
     """... and it has at least this many correspondences (the strength of its information matrix)."""
-    keyframe_translation: float = 0.10
+    keyframe_translation: float = 0.20
     """A new keyframe is taken once the camera has moved this far (metres) from the current keyframe."""
-    keyframe_rotation: float = 10.0
+    keyframe_rotation: float = 15.0
     """... or turned this much (degrees)."""
-    keyframe_min_fitness: float = 0.6
+    keyframe_min_fitness: float = 0.5
     """... or when the overlap (fitness) with the current keyframe drops below this."""
     blur_ratio: float = 0.6
     """A keyframe candidate whose sharpness is below this fraction of its sharpest neighbour's is
     replaced by that neighbour (sharpness: variance of the Laplacian)."""
     sharpness_window: int = 5
     """Neighbours (frames back from the candidate, already tracked) considered when replacing a blurry keyframe."""
+    recovery_keyframes: int = 3
+    """When odometry to the current keyframe fails, try up to this many other keyframes (the latest
+    ones and those nearest the predicted pose) before relocalising."""
+    relocalise: bool = True
+    """When every keyframe tried fails, relocalise by ORB features + PnP/RANSAC against the keyframes,
+    then refine by odometry; only a frame that still fails is flagged."""
+    second_opinion_fitness: float = 0.6
+    """An accepted edge with an inlier share below this is checked against odometry started from a
+    feature (PnP) pose; the one with more inliers is kept (odometry slides on planes when overlap is low)."""
+    relocalise_features: int = 1000
+    """ORB features per frame for relocalisation."""
+    relocalise_min_inliers: int = 25
+    """A PnP pose needs at least this many RANSAC inliers."""
     loop_closure: bool = True
     """Look for loop-closure edges between non-adjacent keyframes that overlap (--no-loop-closure: odometry only)."""
     loop_max_distance: float = 1.0
@@ -47,7 +66,7 @@ class PoseConfig:
     """Keyframes whose viewing directions differ by more than this (degrees) are not loop candidates."""
     loop_min_overlap: float = 0.3
     """Fraction of one keyframe's depth points that must project into the other's image (frustum overlap)."""
-    loop_min_fitness: float = 0.4
+    loop_min_fitness: float = 0.65
     """A loop-closure edge is kept when its odometry succeeds with at least this inlier ratio."""
     loop_max_candidates: int = 5
     """At most this many loop-closure attempts per keyframe (nearest candidates first)."""

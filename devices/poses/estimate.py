@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def estimate_poses(
     start = time.perf_counter()
     get, n = _frame_getter(frames)
     if n == 1:
-        return PoseResult([np.eye(4)], [FrameQuality(0, keyframe=True, success=True)], [0],
+        return PoseResult([np.eye(4)], [FrameQuality(0, keyframe=True, success=True, method="reference", confidence=1.0)], [0],
                           seconds=time.perf_counter() - start)
     done = 0
 
@@ -58,7 +59,8 @@ def estimate_poses(
         if progress is not None:
             progress(done, n)
 
-    tracking = track(get, n, config, tick)
+    with _Prefetch(get, n) as ahead:
+        tracking = track(ahead, n, config, tick)
     c2w = tracking.chain_poses()
     loops = LoopClosure()
     if config.loop_closure and len(tracking.keyframes) > 2:
@@ -66,10 +68,37 @@ def estimate_poses(
     kf_edges = [tracking.edges[k] for k in tracking.keyframes[1:]]
     kf_pose = optimise(tracking.keyframes, kf_edges, loops, c2w, config)
     poses = _all_poses(tracking, kf_pose, n)
-    report = _report(tracking, loops, n)
+    report = _report(tracking, loops, n, config.min_fitness)
     return PoseResult(poses, report, list(tracking.keyframes),
                       loop_closures=[(e.target, e.source) for e in loops.accepted],
                       seconds=time.perf_counter() - start)
+
+
+class _Prefetch:
+    """get(i), with frame i + 1 read in a background thread meanwhile (decoding PNGs releases the GIL,
+    so reading overlaps odometry on a second core). Tracking reads frames in order."""
+
+    def __init__(self, get: Callable[[int], Frame], n: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.get, self.n = get, n
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-prefetch")
+        self.pending: dict[int, Future] = {}
+
+    def __call__(self, i: int) -> Frame:
+        fut = self.pending.pop(i, None) or self.pool.submit(self.get, i)
+        for j in (i + 1,):
+            if j < self.n and j not in self.pending:
+                self.pending[j] = self.pool.submit(self.get, j)
+        return fut.result()
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fut in self.pending.values():
+            fut.cancel()
+        self.pool.shutdown(wait=True)
 
 
 def _frame_getter(frames: Sequence[Frame] | SceneFolder) -> tuple[Callable[[int], Frame], int]:
@@ -109,7 +138,12 @@ def _all_poses(tracking: Tracking, kf_pose: dict[int, np.ndarray], n: int) -> li
     return [None if p is None else to_first @ p for p in poses]
 
 
-def _report(tracking: Tracking, loops: LoopClosure, n: int) -> list[FrameQuality]:
+def _confidence(fitness: float, min_fitness: float) -> float:
+    """0 at the acceptance threshold, 1 when every valid pixel is an inlier."""
+    return float(np.clip((fitness - min_fitness) / max(1e-6, 1.0 - min_fitness), 0.0, 1.0))
+
+
+def _report(tracking: Tracking, loops: LoopClosure, n: int, min_fitness: float) -> list[FrameQuality]:
     kfs = set(tracking.keyframes)
     partners: dict[int, list[int]] = {}
     for e in loops.accepted:
@@ -125,7 +159,7 @@ def _report(tracking: Tracking, loops: LoopClosure, n: int) -> list[FrameQuality
                             loop_edges=tuple(sorted(partners.get(i, ()))), loops_rejected=rejected.get(i, 0))
         if i in tracking.failures:
             reason, e = tracking.failures[i]
-            q = replace(base, failed=True, reason=reason)
+            q = replace(base, failed=True, reason=reason, method="failed")
             if e is not None:
                 q = replace(q, success=e.success, fitness=e.fitness, correspondences=e.correspondences,
                             information=e.strength)
@@ -133,11 +167,12 @@ def _report(tracking: Tracking, loops: LoopClosure, n: int) -> list[FrameQuality
             e = tracking.edges[i]
             q = replace(base, anchor=e.target, success=True, fitness=e.fitness, correspondences=e.correspondences,
                         information=e.strength, translation=float(np.linalg.norm(e.T[:3, 3])),
-                        rotation=rotation_angle(e.T))
+                        rotation=rotation_angle(e.T), method=tracking.how.get(i, "odometry"),
+                        confidence=_confidence(e.fitness, min_fitness))
         elif tracking.keyframes and i == tracking.keyframes[0]:
-            q = replace(base, success=True)  # the reference
+            q = replace(base, success=True, method="reference", confidence=1.0)
         else:  # never happens: every frame is either posed, the reference or a recorded failure
-            q = replace(base, failed=True, reason="not reached by tracking")
+            q = replace(base, failed=True, reason="not reached by tracking", method="failed")
         out.append(q)
     return out
 
@@ -179,18 +214,29 @@ def estimate_scene_poses(
     posed = [j for j, f in enumerate(frames) if f.c2w is not None]
     train = [old_to_new[i] for i in scene.train_ids if i in old_to_new and frames[old_to_new[i]].c2w is not None]
     test = [old_to_new[i] for i in scene.test_ids if i in old_to_new and frames[old_to_new[i]].c2w is not None]
+    reasons = {k: v for k, v in scene.split_reasons.items() if k in {f.image_path for f in frames}}
     if not train:
-        train, test = _new_split(frames, posed, train_views)
+        train, test, reasons = _new_split(scene, frames, posed, train_views)
     extra = {**scene.extra, "poses": {"method": "open3d-rgbd-odometry", "keyframes": result.keyframes,
                                       "loop_closures": [list(p) for p in result.loop_closures],
                                       "failed": result.failed}}
-    return update_scene(scene, frames=frames, train_ids=train, test_ids=test, extra=extra), result
+    return update_scene(scene, frames=frames, train_ids=train, test_ids=test, extra=extra,
+                        split_reasons=reasons), result
 
 
-def _new_split(frames: list, posed: list[int], train_views: int) -> tuple[list[int], list[int]]:
-    from devices.capture import spread_split
+def _new_split(scene: SceneFolder, frames: list, posed: list[int],
+               train_views: int) -> tuple[list[int], list[int], dict[str, str]]:
+    """(train, test, reasons by file_path) over the posed frames: coverage of the fused depth."""
+    from devices.poses.coverage import scene_coverage_split
 
     if len(posed) < 2:
-        return list(posed), []
-    train, test = spread_split(np.stack([frames[j].c2w[:3, 3] for j in posed]), train_views)
-    return [posed[t] for t in train], [posed[t] for t in test]
+        return list(posed), [], {}
+    sub = replace(scene, frames=[frames[j] for j in posed])
+    chosen = scene_coverage_split(sub, train_views)
+    if chosen is None:
+        from devices.capture import spread_split
+
+        train, test = spread_split(np.stack([frames[j].c2w[:3, 3] for j in posed]), train_views)
+        return [posed[t] for t in train], [posed[t] for t in test], {}
+    reasons = {frames[posed[t]].image_path: why for t, why in chosen.reasons.items()}
+    return [posed[t] for t in chosen.train], [posed[t] for t in chosen.test], reasons

@@ -27,6 +27,11 @@ class FrameQuality:
         rotation: angle to the anchor in degrees (0 when failed).
         loop_edges: keyframes joined to this keyframe by accepted loop-closure edges.
         loops_rejected: loop-closure attempts from this keyframe that failed verification or were pruned.
+        method: how the pose was found: "reference", "odometry" (to its keyframe), "fallback"
+            (odometry to another keyframe after the current one failed), "relocalised" (ORB features +
+            PnP/RANSAC, refined by odometry) or "failed".
+        confidence: 0-1, how far the edge's inlier share lies above the acceptance threshold
+            (1 for the reference, 0 for a failed frame).
         failed: True when the frame has no pose.
         reason: why it failed (empty when it did not).
     """
@@ -44,6 +49,8 @@ class FrameQuality:
     rotation: float = 0.0
     loop_edges: tuple[int, ...] = ()
     loops_rejected: int = 0
+    method: str = "odometry"
+    confidence: float = 0.0
     failed: bool = False
     reason: str = ""
 
@@ -63,6 +70,8 @@ class FrameQuality:
             "fitness": round(self.fitness, 4),
             "correspondences": self.correspondences,
             "sharpness": round(self.sharpness, 2),
+            "method": self.method,
+            "confidence": round(self.confidence, 3),
         }
         if self.loop_edges:
             out["loop_edges"] = list(self.loop_edges)
@@ -99,12 +108,22 @@ class PoseResult:
         """Indices of the frames that have no pose."""
         return [q.index for q in self.report if q.failed]
 
+    def methods(self) -> dict[str, int]:
+        """How many frames each method posed (see ``FrameQuality.method``)."""
+        out: dict[str, int] = {}
+        for q in self.report:
+            out[q.method] = out.get(q.method, 0) + 1
+        return out
+
     def summary(self) -> str:
-        """One line: frames posed, keyframes, loop closures, failures, time."""
+        """One line: frames posed, keyframes, recoveries, loop closures, failures, time and rate."""
         n, bad = len(self.c2w), self.failed
+        m = self.methods()
         text = (f"{n - len(bad)}/{n} frames posed, {len(self.keyframes)} keyframes, "
+                f"{m.get('fallback', 0)} by a fallback keyframe, {m.get('relocalised', 0)} relocalised, "
                 f"{len(self.loop_closures)} loop closures, {len(bad)} failed")
         if bad:
             shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if len(bad) > 10 else "")
             text += f" ({shown})"
-        return text + f", {self.seconds:.1f} s"
+        rate = f" ({n / self.seconds:.1f} frames/s)" if self.seconds > 0 else ""
+        return text + f", {self.seconds:.1f} s{rate}"

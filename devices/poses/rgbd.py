@@ -1,4 +1,4 @@
-"""One frame prepared for odometry, and one Open3D RGB-D odometry edge between two prepared frames.
+"""One frame prepared for odometry (its pyramid built once), and one odometry edge between two frames.
 
 Open3D is imported inside the functions that need it: it is slow to import and needs libusb.
 """
@@ -6,7 +6,7 @@ Open3D is imported inside the functions that need it: it is slow to import and n
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -27,6 +27,7 @@ class PreparedFrame:
         K: float64 [3, 3] intrinsics at working resolution.
         sharpness: variance of the Laplacian of the grey image.
         valid_depth: fraction of pixels with usable depth.
+        config: the settings the pyramid and features are built with.
     """
 
     index: int
@@ -35,22 +36,30 @@ class PreparedFrame:
     K: np.ndarray
     sharpness: float
     valid_depth: float
-    _rgbd: Any = None
+    config: PoseConfig = field(default_factory=PoseConfig)
+    _pyramid: Any = None
+    _features: Any = None
+
+    def pyramid(self) -> Any:
+        """The odometry pyramid (``devices.poses.pyramid.Pyramid``), built on first use and kept."""
+        if self._pyramid is None:
+            from devices.poses.pyramid import Pyramid
+
+            self._pyramid = Pyramid.build(self.gray, self.depth, self.K, self.config)
+        return self._pyramid
+
+    def features(self) -> Any:
+        """ORB features for relocalisation (``devices.poses.relocalise.Features``), computed once."""
+        if self._features is None:
+            from devices.poses.relocalise import orb_features
+
+            self._features = orb_features(self.gray, self.config)
+        return self._features
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height)."""
         return int(self.gray.shape[1]), int(self.gray.shape[0])
-
-    def rgbd(self) -> Any:
-        """The Open3D RGBDImage (built once)."""
-        if self._rgbd is None:
-            import open3d as o3d
-
-            self._rgbd = o3d.geometry.RGBDImage()
-            self._rgbd.color = o3d.geometry.Image(np.ascontiguousarray(self.gray))
-            self._rgbd.depth = o3d.geometry.Image(np.ascontiguousarray(self.depth))
-        return self._rgbd
 
     def points(self, step: int = 8) -> np.ndarray:
         """float64 [M, 3] camera-space points of every ``step``-th pixel with depth."""
@@ -114,7 +123,7 @@ def prepare_frame(frame: Frame, config: PoseConfig) -> PreparedFrame:
         ok = np.isfinite(d) & (d >= config.depth_min) & (d <= config.depth_max)
     d = np.where(ok, d, 0.0).astype(np.float32)
     gray = gray_u8.astype(np.float32) / 255.0
-    return PreparedFrame(frame.index, gray, d, K, sharpness(gray_u8), float(ok.mean()))
+    return PreparedFrame(frame.index, gray, d, K, sharpness(gray_u8), float(ok.mean()), config)
 
 
 @dataclass(frozen=True)
@@ -144,31 +153,38 @@ class Edge:
         return self.success and self.fitness >= min_fitness and self.correspondences >= min_correspondences
 
 
-def odometry(source: PreparedFrame, target: PreparedFrame, init: np.ndarray, config: PoseConfig) -> Edge:
-    """Multi-scale RGB-D odometry (Open3D, hybrid photometric + geometric term) from ``source`` to ``target``.
+def odometry(source: PreparedFrame, target: PreparedFrame, init: np.ndarray, config: PoseConfig,
+             *, with_information: bool = True) -> Edge:
+    """Multi-scale odometry (``devices.poses.pyramid``: point-to-plane or hybrid term, from a reduced
+    resolution) from ``source`` to ``target``, on pyramids each frame builds once.
 
     Args:
         init: float [4, 4] initial guess of ``inv(c2w_target) @ c2w_source``.
+        with_information: compute the 6x6 information matrix (the pose graph's weight; tracking
+            computes it only for the edges that join keyframes, ``with_information_of``).
     """
-    import open3d as o3d
+    from devices.poses.pyramid import information, register
 
     if source.size != target.size:
         raise ValueError(f"frames {source.index} and {target.index} differ in size: {source.size} vs {target.size}")
-    w, h = source.size
-    K = source.K
-    intr = o3d.camera.PinholeCameraIntrinsic(w, h, K[0, 0], K[1, 1], K[0, 2], K[1, 2])
-    option = o3d.pipelines.odometry.OdometryOption(
-        iteration_number_per_pyramid_level=o3d.utility.IntVector(list(config.iterations_per_level)),
-        depth_diff_max=config.max_depth_diff, depth_min=config.depth_min, depth_max=config.depth_max,
-    )
-    ok, T, info = o3d.pipelines.odometry.compute_rgbd_odometry(
-        source.rgbd(), target.rgbd(), intr, np.asarray(init, dtype=np.float64),
-        o3d.pipelines.odometry.RGBDOdometryJacobianFromHybridTerm(), option,
-    )
-    T, info = np.asarray(T, dtype=np.float64), np.asarray(info, dtype=np.float64)
-    ok = bool(ok) and bool(np.all(np.isfinite(T))) and bool(np.all(np.isfinite(info)))
-    n_corr = int(round(info[5, 5])) if ok else 0
-    n_valid = max(1, int(np.count_nonzero(source.depth)))
-    strength = float(np.linalg.eigvalsh(0.5 * (info + info.T))[0]) if ok else 0.0
-    return Edge(source.index, target.index, T if ok else np.eye(4), info if ok else np.eye(6), ok,
-                n_corr / n_valid if ok else 0.0, n_corr, strength)
+    out = register(source.pyramid(), target.pyramid(), init, config)
+    ok = out.converged and out.inliers > 0
+    info = np.eye(6)
+    if ok and with_information:
+        info = information(source.pyramid(), target.pyramid(), out.T, config)
+    ok = ok and bool(np.all(np.isfinite(info)))
+    strength = float(np.linalg.eigvalsh(0.5 * (info + info.T))[0]) if ok and with_information else 0.0
+    return Edge(source.index, target.index, out.T if ok else np.eye(4), info if ok else np.eye(6), ok,
+                out.fitness if ok else 0.0, out.inliers if ok else 0, strength)
+
+
+def with_information_of(e: Edge, source: PreparedFrame, target: PreparedFrame, config: PoseConfig) -> Edge:
+    """``e`` with its information matrix (and strength) computed, for an edge that joins keyframes."""
+    from dataclasses import replace
+
+    from devices.poses.pyramid import information
+
+    info = information(source.pyramid(), target.pyramid(), e.T, config)
+    if not np.all(np.isfinite(info)):
+        return e
+    return replace(e, information=info, strength=float(np.linalg.eigvalsh(0.5 * (info + info.T))[0]))

@@ -11,7 +11,8 @@ import numpy as np
 from devices.frame import Frame
 from devices.poses.config import PoseConfig
 from devices.poses.geometry import rigid_inverse, rotation_angle
-from devices.poses.rgbd import Edge, PreparedFrame, odometry, prepare_frame
+from devices.poses.recovery import recover, second_opinion
+from devices.poses.rgbd import Edge, PreparedFrame, odometry, prepare_frame, with_information_of
 
 FrameGetter = Callable[[int], Frame]
 """get(i) -> frame i of the sequence (frames are loaded one at a time, so memory stays bounded)."""
@@ -28,6 +29,8 @@ class Tracking:
         edges: accepted odometry edge of every posed frame except the reference, from the frame
             (source) to its anchor keyframe (target). A keyframe's edge joins it to an earlier keyframe.
         failures: frame -> (reason, the rejected edge or None when no odometry was attempted).
+        how: posed frame -> how its edge was found: "odometry" (to its keyframe), "fallback" (to
+            another keyframe after the current one failed) or "relocalised" (ORB + PnP, then odometry).
         prepared: the prepared keyframes (loop closure needs their images).
         sharpness, valid_depth: per frame (index -> value).
     """
@@ -35,6 +38,7 @@ class Tracking:
     keyframes: list[int] = field(default_factory=list)
     edges: dict[int, Edge] = field(default_factory=dict)
     failures: dict[int, tuple[str, Edge | None]] = field(default_factory=dict)
+    how: dict[int, str] = field(default_factory=dict)
     prepared: dict[int, PreparedFrame] = field(default_factory=dict)
     sharpness: dict[int, float] = field(default_factory=dict)
     valid_depth: dict[int, float] = field(default_factory=dict)
@@ -66,6 +70,8 @@ class _Tracker:
         self.get, self.n, self.config, self.tick = get, n, config, tick
         self.out = Tracking()
         self.recent: deque[tuple[PreparedFrame, Edge]] = deque(maxlen=max(1, config.sharpness_window))
+        self.kf_c2w: dict[int, np.ndarray] = {}  # keyframe poses along the odometry chain so far
+        self.last_c2w = np.eye(4)  # pose of the last posed frame (the prediction for a lost one)
 
     def load(self, i: int) -> PreparedFrame | None:
         """Prepare frame ``i``; None (and a recorded failure) when its depth is unusable."""
@@ -87,6 +93,10 @@ class _Tracker:
         return e.accepted(self.config.min_fitness, self.config.min_correspondences)
 
     def add_keyframe(self, p: PreparedFrame) -> None:
+        e = self.out.edges.get(p.index)
+        if e is not None:  # a keyframe edge weighs in the pose graph: it needs its information matrix
+            e = self.out.edges[p.index] = with_information_of(e, p, self.out.prepared[e.target], self.config)
+        self.kf_c2w[p.index] = np.eye(4) if e is None else self.kf_c2w[e.target] @ e.T
         self.out.keyframes.append(p.index)
         self.out.prepared[p.index] = p
         self.recent.clear()
@@ -111,7 +121,7 @@ class _Tracker:
         # frames of the window before the reference: track them backwards from it
         init = np.eye(4)
         for p in reversed([q for q in window if q.index < ref.index]):
-            e = odometry(p, ref, init, cfg)
+            e = odometry(p, ref, init, cfg, with_information=False)
             if self.accept(e):
                 self.out.edges[p.index], init = e, e.T
             else:
@@ -130,17 +140,30 @@ class _Tracker:
 
     def _step(self, p: PreparedFrame) -> None:
         cfg, kf = self.config, self.out.prepared[self.out.keyframes[-1]]
-        e = odometry(p, kf, self.last_rel, cfg)
+        e = odometry(p, kf, self.last_rel, cfg, with_information=False)
+        how = "odometry"
+        if cfg.relocalise and e.fitness < cfg.second_opinion_fitness:
+            e = second_opinion(p, kf, e, cfg)
         if not self.accept(e) and self.recent:
             # lost against the keyframe: promote the last tracked frame and try again from it
             self.add_keyframe(self.recent[-1][0])
             kf = self.out.prepared[self.out.keyframes[-1]]
             self.last_rel = np.eye(4)
-            e = odometry(p, kf, self.last_rel, cfg)
+            e = odometry(p, kf, self.last_rel, cfg, with_information=False)
         if not self.accept(e):
-            self.out.failures[p.index] = (_describe(e, cfg, cfg.min_fitness), e)
-            return
+            found = recover(p, self.kf_c2w, self.out.prepared, self.last_c2w, cfg, self.accept)
+            if found is None:
+                self.out.failures[p.index] = (_describe(e, cfg, cfg.min_fitness) + "; no other keyframe or "
+                                              "relocalisation succeeded", e)
+                return
+            e, how = found
         self.out.edges[p.index] = e
+        self.out.how[p.index] = how
+        self.last_c2w = self.kf_c2w[e.target] @ e.T
+        if how != "odometry":  # re-anchored: the frame starts a new keyframe, tracked on from here
+            self.add_keyframe(p)
+            self.last_rel = np.eye(4)
+            return
         self.last_rel = e.T
         self.recent.append((p, e))
         moved = np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation

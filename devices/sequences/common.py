@@ -55,7 +55,7 @@ def write_sequence(frames: Iterator[Frame], total: int, out: Path, options: Impo
             writer.add(frame)
             if progress is not None:
                 progress(len(writer), total)
-        scene = commit_with_split(writer, options.train_views)
+        scene = commit_with_split(writer, options.train_views, coverage=True)
     if options.estimate_poses and not scene.has_poses and len(scene) > 1:
         from devices.poses import estimate_scene_poses
 

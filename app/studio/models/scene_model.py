@@ -148,19 +148,25 @@ class SceneModel(QObject):
             self.manual[index] = "held-out test view: you clicked it out of the training views"
         self.set_split(sorted(train_ids), sorted(test_ids))
 
-    def set_split(self, train_ids: list[int], test_ids: list[int], automatic: bool = False) -> None:
-        """Save a new split; ``automatic`` (the few-shot split button) clears the per-view manual reasons."""
+    def set_split(self, train_ids: list[int], test_ids: list[int], automatic: bool = False,
+                  reasons: dict[int, str] | None = None) -> None:
+        """Save a new split; ``automatic`` (the few-shot split button) clears the per-view manual reasons
+        and saves ``reasons`` (frame index -> why it was picked) as the file's split_reasons."""
         if self.data is None or not self.editable:
             return
         if automatic:
             self.manual = {}
         try:
-            folder = update_scene(self.data.folder, train_ids=list(train_ids), test_ids=list(test_ids))
+            changes: dict = {"train_ids": list(train_ids), "test_ids": list(test_ids)}
+            if automatic:
+                paths = [f.image_path for f in self.data.folder.frames]
+                changes["split_reasons"] = {paths[i]: why for i, why in (reasons or {}).items()}
+            folder = update_scene(self.data.folder, **changes)
         except OSError as exc:
             self.error.emit(f"{self.data.folder.root}: could not save the split ({exc})")
             return
         # the file's reasons described the split the automatic split replaces; a click changes one view only
-        self.data = replace(self.data, folder=folder, reasons={} if automatic else self.data.reasons)
+        self.data = replace(self.data, folder=folder, reasons=dict(reasons or {}) if automatic else self.data.reasons)
         self.splitChanged.emit(list(folder.train_ids), list(folder.test_ids))
 
     def shutdown(self) -> None:

@@ -196,6 +196,12 @@ class ScenePanel(QWidget):
         data = self.model.data
         if data is None or not data.folder.has_poses:
             return
+        from devices.poses.coverage import scene_coverage_split
+
+        chosen = scene_coverage_split(data.folder, self.k.value())  # views that cover the depth, with reasons
+        if chosen is not None:
+            self.model.set_split(chosen.train, chosen.test, automatic=True, reasons=chosen.reasons)
+            return
         positions = np.stack([f.c2w[:3, 3] for f in data.folder.frames])
         train, test = spread_split(positions, self.k.value())
         self.model.set_split(train, test, automatic=True)
