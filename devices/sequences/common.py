@@ -16,7 +16,7 @@ from devices.poses.truth import GROUND_TRUTH_KEY
 from devices.scene_folder import SceneFolder
 from devices.scene_writer import SceneWriter
 
-__all__ = ["GROUND_TRUTH_KEY", "nearest_rigid", "quat_to_matrix", "write_sequence"]
+__all__ = ["GROUND_TRUTH_KEY", "nearest_rigid", "quat_to_matrix", "read_pair", "write_sequence"]
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation [3, 3] of a quaternion (qx, qy, qz, qw); normalised here."""
@@ -42,6 +42,20 @@ def nearest_rigid(m: np.ndarray, where: Path, what: str) -> np.ndarray:
     out = np.eye(4)
     out[:3, :3], out[:3, 3] = U @ Vt, m[:3, 3]
     return out
+
+
+def read_pair(color: Path, depth: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 [H, W, 3], raw depth uint16 [h, w]) of one colour image and its 16-bit depth PNG;
+    InputError naming the file that is missing or of the wrong kind."""
+    import cv2
+
+    bgr = cv2.imread(str(color), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(color, "missing or not a readable image")
+    raw = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
+        raise InputError(depth, "missing or not a single-channel 16-bit PNG")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), raw
 
 
 def write_sequence(frames: Iterator[Frame], total: int, out: Path, options: ImportOptions,

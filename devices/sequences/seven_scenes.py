@@ -83,10 +83,9 @@ def read_pose(path: Path) -> np.ndarray:
 
 
 def _frames(root: Path, ids: list[int], K_depth: np.ndarray, poses: list[np.ndarray] | None) -> Iterator:
-    import cv2
 
     from devices.frame import Frame
-    from devices.sequences.common import GROUND_TRUTH_KEY
+    from devices.sequences.common import GROUND_TRUTH_KEY, read_pair
     from devices.sequences.register import Rig, register_depth
 
     d2c = np.eye(4)
@@ -94,21 +93,16 @@ def _frames(root: Path, ids: list[int], K_depth: np.ndarray, poses: list[np.ndar
     c2d = np.linalg.inv(d2c)
     for k, i in enumerate(ids):
         cpath, dpath = _color_path(root, i), root / f"frame-{i:06d}.depth.png"
-        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise InputError(cpath, "cannot be decoded as an image")
-        raw = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
-            raise InputError(dpath, "is not a single-channel 16-bit PNG")
+        rgb, raw = read_pair(cpath, dpath)
         raw = np.where(raw == 65535, 0, raw).astype(np.uint16)
-        rig = Rig(K_depth, COLOR_K, d2c, (bgr.shape[1], bgr.shape[0]))
+        rig = Rig(K_depth, COLOR_K, d2c, (rgb.shape[1], rgb.shape[0]))
         depth = register_depth(raw, rig).astype(np.float32) * np.float32(1e-3)
         meta: dict = {"source_frame": cpath.name}
         c2w = None
         if poses is not None:
             c2w = poses[k] @ c2d
             meta[GROUND_TRUTH_KEY] = np.round(c2w, 8).tolist()
-        yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), depth=depth, K=COLOR_K.copy(), c2w=c2w,
+        yield Frame(rgb=rgb, depth=depth, K=COLOR_K.copy(), c2w=c2w,
                     timestamp=k / 30.0, index=k, meta=meta)
 
 

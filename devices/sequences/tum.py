@@ -114,26 +114,20 @@ def camera_for(root: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
 
 def _frames(root: Path, pairs: list[tuple[str, str, float]], gt: dict[int, np.ndarray], gt_as_pose: bool,
             K: np.ndarray, dist: np.ndarray | None) -> Iterator:
-    import cv2
 
     from devices.frame import Frame
-    from devices.sequences.common import GROUND_TRUTH_KEY
+    from devices.sequences.common import GROUND_TRUTH_KEY, read_pair
 
     t0 = pairs[0][2]
     for k, (rgb_name, depth_name, t) in enumerate(pairs):
         cpath, dpath = root / rgb_name, root / depth_name
-        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise InputError(cpath, "missing or not a readable image")
-        raw = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
-            raise InputError(dpath, "missing or not a single-channel 16-bit PNG")
-        if raw.shape != bgr.shape[:2]:
-            raise InputError(dpath, f"is {raw.shape[1]}x{raw.shape[0]}, its colour image is {bgr.shape[1]}x{bgr.shape[0]}")
+        rgb, raw = read_pair(cpath, dpath)
+        if raw.shape != rgb.shape[:2]:
+            raise InputError(dpath, f"is {raw.shape[1]}x{raw.shape[0]}, its colour image is {rgb.shape[1]}x{rgb.shape[0]}")
         meta: dict = {"source_frame": rgb_name, "tum_timestamp": t}
         if k in gt:
             meta[GROUND_TRUTH_KEY] = np.round(gt[k], 8).tolist()
-        yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), depth=raw.astype(np.float32) / np.float32(DEPTH_UNITS_PER_METRE),
+        yield Frame(rgb=rgb, depth=raw.astype(np.float32) / np.float32(DEPTH_UNITS_PER_METRE),
                     K=K, c2w=gt.get(k) if gt_as_pose else None, timestamp=t - t0, distortion=dist, index=k, meta=meta)
 
 
