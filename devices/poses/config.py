@@ -66,7 +66,7 @@ class PoseConfig:
     """Keyframes whose viewing directions differ by more than this (degrees) are not loop candidates."""
     loop_min_overlap: float = 0.3
     """Fraction of one keyframe's depth points that must project into the other's image (frustum overlap)."""
-    loop_min_fitness: float = 0.65
+    loop_min_fitness: float = 0.45
     """A loop-closure edge is kept when its odometry succeeds with at least this inlier ratio."""
     loop_max_candidates: int = 5
     """At most this many loop-closure attempts per keyframe (nearest candidates first)."""
@@ -74,7 +74,7 @@ class PoseConfig:
     """Pose-graph optimisation: the correspondence distance used to weigh edges (metres)."""
     graph_edge_prune_threshold: float = 0.25
     """Pose-graph optimisation: uncertain (loop) edges whose line-process weight falls below this are pruned."""
-    graph_preference_loop_closure: float = 0.1
+    graph_preference_loop_closure: float = 1.0
     """Pose-graph optimisation: weight of loop-closure edges relative to odometry edges."""
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from devices.poses.config import PoseConfig
 from devices.poses.geometry import rigid_inverse, rotation_angle
+from devices.poses.recovery import second_opinion
 from devices.poses.rgbd import Edge, PreparedFrame, odometry
 
 
@@ -64,10 +65,14 @@ class LoopClosure:
 
 def close_loops(keyframes: list[int], c2w: dict[int, np.ndarray], prepared: dict[int, PreparedFrame],
                 config: PoseConfig) -> LoopClosure:
-    """Verify every loop candidate by odometry (initialised with the current estimate) and its fitness."""
+    """Verify every loop candidate by odometry (initialised with the current estimate, or failing that
+    with a PnP pose from matched features) and its fitness."""
     out = LoopClosure()
     for a, b in loop_candidates(keyframes, c2w, prepared, config):
         e = odometry(prepared[b], prepared[a], rigid_inverse(c2w[a]) @ c2w[b], config)
+        if config.relocalise and not e.accepted(config.loop_min_fitness, config.min_correspondences):
+            # drift since the two views may be too large for odometry alone: start from a feature pose
+            e = second_opinion(prepared[b], prepared[a], e, config)
         if e.accepted(config.loop_min_fitness, config.min_correspondences):
             out.accepted.append(e)
         else:

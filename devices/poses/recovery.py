@@ -71,5 +71,5 @@ def second_opinion(p: PreparedFrame, kf: PreparedFrame, e: Edge, config: PoseCon
     pose = pnp_pose(p.features(), kf.features(), kf.depth, kf.K, config)
     if pose is None:
         return e
-    other = odometry(p, kf, pose.T, config, with_information=False)
+    other = odometry(p, kf, pose.T, config, with_information=e.strength > 0)
     return other if other.success and other.fitness > e.fitness else e
