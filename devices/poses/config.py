@@ -21,8 +21,8 @@ class PoseConfig:
     min_valid_depth: float = 0.05
     """A frame needs at least this fraction of pixels with valid depth, else it is flagged as failed."""
     odometry_width: int = 320
-    """Odometry runs on a pyramid whose finest level is this wide (reduced resolution: about 4x faster
-    than 640 pixels for the same accuracy on Kinect-class depth)."""
+    """Odometry runs on a pyramid whose finest level is this wide (reduced resolution: on the 7-Scenes
+    walk about 2x faster than 640 pixels and no less accurate, benchmarks/RESULTS.md)."""
     iterations_per_level: tuple[int, ...] = (10, 6, 4)
     """Odometry iterations per pyramid level, coarsest first (multi-scale; a level stops early once
     its fitness no longer changes)."""
