@@ -69,6 +69,22 @@ CHILD = textwrap.dedent(
     w, h, stride = image.width(), image.height(), image.bytesPerLine()
     rgb = np.frombuffer(image.constBits().asstring(stride * h), np.uint8).reshape(h, stride)[:, : 3 * w]
     np.save(out, rgb.reshape(h, w, 3).copy())
+
+    # the user turns the 3D view, then clicks a thumbnail: the split changes, the view stays where it was
+    import json
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    view.gl.orbit(40, 10)
+    wait(200)
+    before = {k: float(view.gl.opts[k]) for k in ("azimuth", "elevation", "distance")}
+    thumbs = panel.thumbs
+    rect = thumbs.visualItemRect(thumbs.item(model.data.folder.test_ids[0]))
+    QTest.mouseClick(thumbs.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    wait(300)
+    after = {k: float(view.gl.opts[k]) for k in ("azimuth", "elevation", "distance")}
+    out.with_suffix(".json").write_text(json.dumps({"before": before, "after": after,
+                                                    "train": list(model.data.folder.train_ids)}))
     """
 )
 
@@ -106,3 +122,9 @@ def test_scene_3d_view_draws_frustums_and_points_under_xvfb(tmp_path: Path):
     frustum = near(TRAIN_RGBA) | near(TEST_RGBA) | near(OTHER_RGBA)
     assert near(TRAIN_RGBA).sum() >= 20, "no training-view (green) frustum lines were drawn"
     assert (drawn & ~frustum).sum() >= 20, "no point-cloud pixels (coloured by the images) were drawn"
+
+    import json
+
+    turned = json.loads(out.with_suffix(".json").read_text())
+    assert len(turned["train"]) == 4  # the click moved a test view into the training views
+    assert turned["after"] == turned["before"], "a split change reset the 3D view's camera"

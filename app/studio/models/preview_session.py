@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -17,7 +18,11 @@ MOVING_SCALE = 0.25
 SETTLE_MS = 250
 """The camera counts as still this long after the last move; then a full-resolution render is asked for."""
 REFRESH_MS = 2000
-"""While training, re-render the (still) view this often so the preview follows the training."""
+"""While training, re-render the (still) view at most this often so the preview follows the training."""
+REFRESH_SHARE = 0.1
+"""...and no more often than keeps those renders under this share of the training thread's time: a
+full-resolution render takes a few tenths of a second on a CPU, which every 2 s would cost the run a
+fifth of its steps (benchmarks/studio_training.py)."""
 
 
 class PreviewSession(QObject):
@@ -47,6 +52,7 @@ class PreviewSession(QObject):
         self._closed = False
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(lambda: self.request(self.full_scale))
+        self._asked: dict[int, float] = {}  # request id -> when it was asked (monotonic s)
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._on_refresh)
         camera.changed.connect(self._on_camera_moved)
@@ -101,6 +107,7 @@ class PreviewSession(QObject):
         cam = cam.scaled(scale) if scale != 1.0 else cam
         self._next_id += 1
         rid = self._next_id
+        self._asked[rid] = time.monotonic()
         self._render_worker().submit(trainer, cam, rid)
         return rid
 
@@ -114,6 +121,13 @@ class PreviewSession(QObject):
         return self._worker.worker  # type: ignore[return-value]
 
     def _on_result(self, result: RenderResult, request_id: int) -> None:
+        asked = self._asked.pop(request_id, None)
+        for rid in [r for r in self._asked if r < request_id]:
+            del self._asked[rid]  # dropped (coalesced) requests
+        cam = self.camera.camera
+        if asked is not None and cam is not None and result.camera.width >= cam.width * self.full_scale * 0.99:
+            took_ms = (time.monotonic() - asked) * 1000
+            self._refresh.setInterval(max(REFRESH_MS, int(took_ms / REFRESH_SHARE)))
         if request_id < self._shown_id:
             return  # an older request finished late: keep the newer image
         self._shown_id = request_id

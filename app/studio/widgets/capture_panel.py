@@ -129,6 +129,8 @@ class CapturePanel(QWidget):
         self.status.setText(f"{info.name}: {info.width}x{info.height} at {info.fps:g} fps")
 
     def _on_frame(self, frame: Frame) -> None:
+        if not self.isVisible():  # another tab is on top: drawing frames nobody sees only costs CPU
+            return
         self.colour.show_rgb(frame.rgb)
         if frame.depth is not None:
             if not self._levels_set:
