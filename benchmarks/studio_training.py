@@ -6,7 +6,7 @@ Records a 40-frame 320x240 virtual-sensor scene (as `sparsenerf demo`), then eit
   tab, shows the Train tab, sets a 1-minute budget and presses ▶ Train (a click; on code where the click
   is broken, the panel's start()), as a user would,
 and prints one table row: steps done in the first 60 s of wall-clock time, when the run ended, the
-held-out PSNR (subsample of the first test view, as the status line), and the ETA's worst error after
+seconds spent rendering (previews and snapshot thumbnails), the held-out PSNR (subsample of the first test view, as the status line), and the ETA's worst error after
 the first fifth of the run (as a fraction of the run's length). Runs on older code too (it only uses
 what both have), so before/after numbers come from the same script:
 
@@ -33,6 +33,25 @@ def record_scene(out: Path) -> Path:
     with VirtualSensor(VirtualSensorConfig(width=320, height=240, num_frames=40)) as source:
         record(source, out, train_views=3)
     return out
+
+
+RENDER_S = [0.0]
+"""Seconds spent in Trainer.render (previews, snapshot thumbnails) during the run: a measuring spy."""
+
+
+def time_renders() -> None:
+    from nerf.trainer import Trainer
+
+    real = Trainer.render
+
+    def timed(self, camera, chunk=None):
+        t = time.perf_counter()
+        try:
+            return real(self, camera, chunk)
+        finally:
+            RENDER_S[0] += time.perf_counter() - t
+
+    Trainer.render = timed
 
 
 def eta_error(samples: list[tuple[float, float | None]], t_start: float, t_end: float) -> float:
@@ -133,13 +152,14 @@ def main() -> int:
     args = ap.parse_args()
     scene = record_scene(Path(tempfile.mkdtemp(prefix="studio_bench_scene_")) / "scene")
     load = os.getloadavg()[0]
+    time_renders()
     row = headless(scene, args.threads) if args.mode == "headless" else studio(scene, args.threads)
     row["load_before"] = load
-    print(f"{'mode':9s} {'threads':>7s} {'steps in 60 s':>13s} {'steps':>6s} {'run s':>6s} {'held-out dB':>11s} "
-          f"{'ETA err':>7s} {'load':>5s}")
+    print(f"{'mode':9s} {'threads':>7s} {'steps in 60 s':>13s} {'steps':>6s} {'run s':>6s} {'render s':>8s} "
+          f"{'held-out dB':>11s} {'ETA err':>7s} {'load':>5s}")
     psnr = f"{row['psnr']:.2f}" if row["psnr"] is not None else "-"
     print(f"{row['mode']:9s} {row['threads']:7d} {row['steps_60s']:13d} {row['steps']:6d} {row['wall_s']:6.1f} "
-          f"{psnr:>11s} {row['eta_err']:7.1%} {load:5.2f}" + (f"  live view on: {row['live_during_training']}"
+          f"{RENDER_S[0]:8.1f} {psnr:>11s} {row['eta_err']:7.1%} {load:5.2f}" + (f"  live view on: {row['live_during_training']}"
                                                                if "live_during_training" in row else ""))
     return 0
 

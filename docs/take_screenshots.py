@@ -113,7 +113,7 @@ def main() -> int:
     click(w.train_panel.train_button)  # the default settings: fast field, 3 minutes
     run_loop(until=lambda: w.training.state == "running")
     run_loop(int(args.train_s * 1000))
-    drag(w.train_panel.preview.novel, -60, -20)  # a novel view, off the captured path
+    drag(w.train_panel.preview.novel, -25, -8)  # a novel view, off the captured path
     run_loop(until=lambda: w.train_panel.preview.last is not None
              and w.train_panel.preview.last.camera.width == w.training.trainer.scene.width)
     run_loop(1500)

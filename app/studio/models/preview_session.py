@@ -19,7 +19,7 @@ SETTLE_MS = 250
 """The camera counts as still this long after the last move; then a full-resolution render is asked for."""
 REFRESH_MS = 2000
 """While training, re-render the (still) view at most this often so the preview follows the training."""
-REFRESH_SHARE = 0.1
+REFRESH_SHARE = 0.05
 """...and no more often than keeps those renders under this share of the training thread's time: a
 full-resolution render takes a few tenths of a second on a CPU, which every 2 s would cost the run a
 fifth of its steps (benchmarks/studio_training.py)."""

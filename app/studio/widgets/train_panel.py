@@ -146,11 +146,11 @@ class TrainPanel(QWidget):
         t = self.training
         if self.continuing():
             name = t.run_dir.name if t.run_dir is not None else "the run"
-            self.target.setText(f"▶ Train continues run <b>{name}</b> (scene {run_scene_path(t.trainer).name}, "
+            self.target.setText(f"Will continue run <b>{name}</b> (scene {run_scene_path(t.trainer).name}, "
                                 f"step {t.trainer.step_count}) for the budget above.")
         elif self.scene.data is not None:
             f = self.scene.data.folder
-            self.target.setText(f"▶ Train trains scene <b>{f.root.name}</b>: {len(f.train_ids)} training views "
+            self.target.setText(f"Will train scene <b>{f.root.name}</b>: {len(f.train_ids)} training views "
                                 f"{list(f.train_ids)}, {len(f.test_ids)} held-out test views.")
         else:
             self.target.setText("No scene loaded: record one on the Capture tab, or File ▸ Open a scene or a run.")

@@ -38,7 +38,7 @@ class TrainSettings(QWidget):
         self.threads = QSpinBox(minimum=1, maximum=max(available_cores(), 1), value=default_threads())
         self.threads.setToolTip("CPU threads for training and rendering. The default leaves one core to the window "
                                 "and the live view; more threads than free cores make every step slower.")
-        self.keep_live = QCheckBox("keep the live sensor streaming while training")
+        self.keep_live = QCheckBox("keep the live view on while training")
         self.keep_live.setToolTip("Off (default): the Capture tab's live view pauses while a run trains, so the "
                                   "training gets the CPU, and resumes afterwards.")
         self.setToolTip("Settings of a new run; hover a field for what it does.")
