@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
             cap.stop_live()
             self._live_paused_by_training = True
             self.capture_panel.status.setText("Live view paused while training, so the training gets the CPU "
-                                              "(Train tab: 'keep the live view on while training' keeps it on).")
+                                              "(Train tab: live sensor view: 'keep it streaming while training' keeps it on).")
         elif (not training or keep) and self._live_paused_by_training:
             self._live_paused_by_training = False
             if 0 <= cap.current < len(cap.devices) and cap.devices[cap.current].available:

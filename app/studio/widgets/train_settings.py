@@ -38,7 +38,7 @@ class TrainSettings(QWidget):
         self.threads = QSpinBox(minimum=1, maximum=max(available_cores(), 1), value=default_threads())
         self.threads.setToolTip("CPU threads for training and rendering. The default leaves one core to the window "
                                 "and the live view; more threads than free cores make every step slower.")
-        self.keep_live = QCheckBox("keep the live view on while training")
+        self.keep_live = QCheckBox("keep it streaming while training")
         self.keep_live.setToolTip("Off (default): the Capture tab's live view pauses while a run trains, so the "
                                   "training gets the CPU, and resumes afterwards.")
         self.setToolTip("Settings of a new run; hover a field for what it does.")
@@ -57,7 +57,7 @@ class TrainSettings(QWidget):
         form.addRow("depth-prior weight λ", self.rank_weight)
         form.addRow("ranking window h × w", window)
         form.addRow("CPU threads", self.threads)
-        form.addRow("", self.keep_live)
+        form.addRow("live sensor view", self.keep_live)
         self.budget_kind.currentTextChanged.connect(self._budget_changed)
         self.depth_prior.toggled.connect(self.rank_weight.setEnabled)
 
