@@ -17,6 +17,8 @@ def apply_command_threads(command: object) -> int | None:
     """Set the process's torch thread budget from a command's ``threads`` field (commands without one: untouched)."""
     if not hasattr(command, "threads"):
         return None
+    if getattr(command, "cluster", None):  # training runs on the cluster's nodes, which set their own budget
+        return None
     from devices.errors import InputError
     from nerf.threads import apply_threads
 
