@@ -105,7 +105,9 @@ def run_batch(scenes: list[Any], names: list[str], config: Any, out: Path, *, cp
     import ray
 
     board = ray.remote(num_cpus=0)(ProgressBoard).remote()
-    task = ray.remote(train_and_evaluate).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=2)
+    # SPREAD: scenes go to different nodes first (Ray's default packs a node before using the next)
+    task = ray.remote(train_and_evaluate).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=2,
+                                                  scheduling_strategy="SPREAD")
     refs = {task.remote(n, ray.put(s), config, board): n for n, s in zip(names, scenes)}
     rows = {n: SceneRow(n) for n in names}
     pending, shown = list(refs), None
