@@ -20,7 +20,8 @@ def test_batch_of_three_scenes_across_both_nodes(ray_cluster, virtual_scenes, tm
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert "3 of 3 scenes done" in printed.out
-    assert "training" in printed.err or "evaluating" in printed.err  # the progress table while it ran
+    # the progress table was shown while it ran (30 steps can pass between two refreshes: any unfinished state)
+    assert any(state in printed.err for state in ("queued", "training", "evaluating"))
     rows = read_summary(out)
     assert [r["scene"] for r in rows] == ["scene0", "scene1", "scene2"]
     assert all(r["status"] == "done" and r["steps"] == "30" for r in rows)
