@@ -33,3 +33,19 @@ def is_rigid(c2w: np.ndarray, tol: float = 1e-3) -> bool:
         and abs(np.linalg.det(r) - 1.0) < tol
         and np.allclose(m[3], [0, 0, 0, 1], atol=tol)
     )
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrix of a quaternion in (qx, qy, qz, qw) order (normalised here).
+
+    Args:
+        q: float [4].
+    Returns:
+        float64 [3, 3].
+    """
+    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from devices import validate
-from devices.axes import is_rigid, opengl_to_opencv
+from devices.axes import is_rigid, opengl_to_opencv, quat_to_matrix
 from devices.capture import commit_with_split
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame, check_shape
@@ -37,22 +37,6 @@ class IphoneConfig:
     """ARKit confidence is 0 (low), 1 (medium), 2 (high); depth with a lower confidence becomes 0."""
     upsample: UpsampleConfig = UpsampleConfig()
     """Edge-aware upsampling of the LiDAR depth to the colour resolution."""
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrix of a quaternion in (qx, qy, qz, qw) order (normalised here).
-
-    Args:
-        q: float [4].
-    Returns:
-        float64 [3, 3].
-    """
-    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def arkit_c2w_to_opencv(quat_xyzw: np.ndarray, position: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.axes import quat_to_matrix
 from devices.capture import commit_with_split
 from devices.errors import InputError
 from devices.frame import DepthKind, Frame
@@ -17,16 +18,6 @@ from devices.scene_folder import SceneFolder
 from devices.scene_writer import SceneWriter
 
 __all__ = ["GROUND_TRUTH_KEY", "nearest_rigid", "quat_to_matrix", "read_pair", "write_sequence"]
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation [3, 3] of a quaternion (qx, qy, qz, qw); normalised here."""
-    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
 
 def nearest_rigid(m: np.ndarray, where: Path, what: str) -> np.ndarray:
     """``m`` [4, 4] with its rotation block made exactly orthonormal (files store ~7 digits).
