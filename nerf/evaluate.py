@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import replace_when_done
 from devices.frame import DepthKind
 from nerf import metrics
-from nerf.atomic import replace_when_done
 from nerf.lpips import LPIPS
 from nerf.scene import Scene
 from nerf.types import Camera, RenderResult

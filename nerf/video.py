@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import recover_leftovers, replace_when_done
 from devices.errors import InputError
-from nerf.atomic import recover_leftovers, replace_when_done
 from nerf.colormap import TURBO_LUT, colorize, robust_range
 from nerf.types import Camera, RenderResult
 
