@@ -21,10 +21,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nerf import run_dir as rd
+from nerf.latest import LatestSlot
+from nerf.run_state import RunState
 from nerf.types import Camera, RenderResult, TrainSnapshot
 
 if TYPE_CHECKING:
     from nerf.trainer import StepStats, Trainer
+
+RenderRequest = tuple[Camera, Callable[[RenderResult], None], Callable[[Exception], None] | None]
+"""A preview request: the camera, where the result goes, where a failure goes (None: logged only)."""
 
 
 class LoopControl:
@@ -32,14 +37,15 @@ class LoopControl:
 
     def __init__(self, trainer: Trainer):
         self.trainer = trainer
-        self.state = "idle"
+        self.state = RunState.IDLE
         self.snapshot: TrainSnapshot | None = None
         self.elapsed_s = 0.0
         self._cond = threading.Condition()
         self._stop = False
         self._paused = False
         self._in_loop = False
-        self._pending: tuple[Camera, Callable[[RenderResult], None]] | None = None
+        self._render_request: LatestSlot[RenderRequest] = LatestSlot()
+        """The newest pending preview request (a newer one replaces it: a moving camera builds no backlog)."""
         self._last: StepStats | None = None
         self._test_psnr: float | None = None
         self._preview: RenderResult | None = None
@@ -79,7 +85,7 @@ class LoopControl:
         here when rendering now; logged into the snapshot's messages when served by the loop)."""
         with self._cond:
             if self._in_loop:
-                self._pending = (camera, callback, on_error)
+                self._render_request.put((camera, callback, on_error))
                 self._cond.notify_all()
                 return
         try:
@@ -92,8 +98,7 @@ class LoopControl:
         callback(result)
 
     def _serve_render(self) -> None:
-        with self._cond:
-            req, self._pending = self._pending, None
+        req = self._render_request.take()
         if req is not None:
             camera, callback, on_error = req
             try:
@@ -151,7 +156,7 @@ class LoopControl:
         with self._cond:
             if not self._paused or self._stop:
                 return
-            self.state = "paused"
+            self.state = RunState.PAUSED
         self._emit(force=True)
         t_pause = self.clock()
         while True:
@@ -162,12 +167,12 @@ class LoopControl:
                 self._cond.wait(timeout=0.2)
         self._paused_s += self.clock() - t_pause
         with self._cond:
-            self.state = "running"
+            self.state = RunState.RUNNING
 
     def run(self, on_snapshot: Callable[[TrainSnapshot], None] | None) -> TrainSnapshot:
         self._on_snapshot = on_snapshot
         with self._cond:
-            self._in_loop, self._stop, self.state = True, False, "running"
+            self._in_loop, self._stop, self.state = True, False, RunState.RUNNING
         self._elapsed0, self._paused_s, self._t0 = self.elapsed_s, 0.0, self.clock()
         self._samples.clear()
         self._sample()
@@ -187,7 +192,7 @@ class LoopControl:
         finally:
             with self._cond:
                 self._in_loop = False
-                self.state = "stopped" if self._stop else "finished"
+                self.state = RunState.STOPPED if self._stop else RunState.FINISHED
             self._serve_render()
             if self.trainer.run_dir is not None:
                 self.trainer.save_checkpoint()

@@ -31,6 +31,7 @@ from nerf.fields.factory import build_field
 from nerf.losses import DEPTH_WEIGHTS, LossConfig, QuadIndices, psnr, sparsenerf_loss
 from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
 from nerf.regnerf_tv import depth_tv_loss
+from nerf.run_state import RunState
 from nerf.scene import Scene
 from nerf.scene_rays import SceneRays
 from nerf.threads import apply_threads
@@ -167,8 +168,8 @@ class Trainer:
         return self.control.snapshot
 
     @property
-    def state(self) -> str:
-        """"idle", "running", "paused", "stopped" or "finished"."""
+    def state(self) -> RunState:
+        """IDLE, RUNNING, PAUSED, STOPPED or FINISHED (see nerf.run_state)."""
         return self.control.state
 
     def view_camera(self, i: int) -> Camera:

@@ -68,7 +68,8 @@ class TrainSnapshot:
         test_psnr: latest held-out PSNR (dB), or None if not evaluated yet.
         skipped_steps: steps skipped because the loss was not finite.
         preview: an optional small render of a fixed view.
-        state: "running", "paused", "stopped" or "finished".
+        state: the loop's ``nerf.run_state.RunState`` ("running", "paused", "stopped" or "finished"; a plain
+            string equal to it when read back from metrics.jsonl).
         messages: the latest warnings of the loop (skipped steps, failed preview renders).
         eta_s: seconds left (nerf.train_loop.LoopControl.eta_s), or None while unknown.
     """

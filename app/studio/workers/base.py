@@ -1,18 +1,19 @@
-"""A worker QObject run in its own QThread, with a thread-safe stop flag, and a latest-only slot."""
+"""A worker QObject run in its own QThread, with a thread-safe stop flag; ``LatestSlot`` (nerf.latest) re-exported."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import traceback
-from typing import Generic, TypeVar
 
 from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal, pyqtSlot
 
 from devices.errors import InputError, MissingDependencyError
+from nerf.latest import LatestSlot
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+
+__all__ = ["LatestSlot", "Worker", "WorkerThread"]
 
 
 class Worker(QObject):
@@ -84,24 +85,3 @@ class WorkerThread:
 
     def wait(self, timeout_ms: int = 10_000) -> bool:
         return bool(self.thread.wait(timeout_ms))
-
-
-class LatestSlot(Generic[T]):
-    """Holds only the newest value put into it (older ones are dropped): a moving camera or a fast
-    sensor never builds a backlog. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: T | None = None
-
-    def put(self, value: T) -> bool:
-        """Store ``value``; True when the slot was empty (the consumer needs a wake-up)."""
-        with self._lock:
-            was_empty = self._value is None
-            self._value = value
-            return was_empty
-
-    def take(self) -> T | None:
-        with self._lock:
-            value, self._value = self._value, None
-            return value
