@@ -1,6 +1,6 @@
 """Open a saved training run for the CLI and the studio, with every failure as one InputError line.
 
-``nerf.trainer.load_run`` already names a missing run.json or checkpoint and a file torch cannot read;
+``nerf.trainer.Trainer.from_run_dir`` already names a missing run.json or checkpoint and a file torch cannot read;
 what it lets through is a checkpoint torch reads but the current field cannot load (saved by an older,
 incompatible version: missing or unexpected state keys, other tensor sizes), which surfaces as a
 multi-line RuntimeError, and a run whose scene was moved, which names only the scene's path.
@@ -27,7 +27,7 @@ def load_run_checked(run_dir: str | Path) -> Any:
     run_dir = Path(run_dir)
     check_run_folder(run_dir)
     try:
-        return Trainer.resume(run_dir)
+        return Trainer.from_run_dir(run_dir)
     except (RuntimeError, KeyError, ValueError) as exc:  # ValueError: torch's optimizer state does not fit
         raise InputError(run_dir / CHECKPOINT, incompatible_checkpoint_problem(exc)) from None
 
@@ -43,7 +43,7 @@ def check_run_folder(run_dir: Path) -> None:
     source, _ = read_run_json(run_dir)
     if source is None:
         raise InputError(run_dir / RUN_JSON, "does not say where its scene is (trained on a scene built in memory); "
-                                             "load it from Python with nerf.trainer.load_run(run, scene=...)")
+                                             "load it from Python with nerf.trainer.Trainer.from_run_dir(run, scene=...)")
     if not Path(source.path).exists():
         raise InputError(run_dir / RUN_JSON, f"the scene it was trained on, {source.path}, no longer exists "
                                              "(moved or deleted?)")

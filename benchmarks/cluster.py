@@ -54,7 +54,7 @@ def latencies(trainer, renders: int) -> list[float]:
     for _ in range(renders):
         done = threading.Event()
         t0 = time.perf_counter()
-        trainer.request_render(cam, lambda _r, done=done: done.set())
+        trainer.control.request_render(cam, lambda _r, done=done: done.set())
         done.wait(120)
         out.append(time.perf_counter() - t0)
         time.sleep(0.2)
@@ -68,18 +68,18 @@ def preview_latency(scene: Path, cluster, renders: int) -> list[tuple[str, list[
     from nerf.trainer import Trainer
 
     def while_training(trainer) -> list[float]:
-        thread = threading.Thread(target=trainer.run)
+        thread = threading.Thread(target=trainer.control.run)
         thread.start()
         time.sleep(3)
         try:
             return latencies(trainer, renders)
         finally:
-            trainer.stop()
+            trainer.control.stop()
             thread.join()
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        local = Trainer(load_scene(scene), bench_config(100_000), Path(tmp) / "local")
+        local = Trainer.create(load_scene(scene), bench_config(100_000), Path(tmp) / "local")
         rows.append(("local Trainer (between two steps)", while_training(local)))
         connect(cluster.address)
         remote = RemoteTrainer.start(load_scene(scene), bench_config(100_000), Path(tmp) / "remote",

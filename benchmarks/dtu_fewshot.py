@@ -55,7 +55,7 @@ def run_arm(data: str, minutes: float, prior: bool, threads: int, overrides: dic
     scene = load_scene(data, split="3view")
     fast = FastFieldConfig(**overrides.pop("fast", {}))
     config = TrainConfig(minutes=minutes, depth_prior=prior, threads=threads, fast=fast, **overrides)
-    trainer = Trainer(scene, config)
+    trainer = Trainer.create(scene, config)
     budget, early, t_train = 60.0 * minutes, None, 0.0
     while t_train < budget:
         stats = trainer.step()

@@ -58,7 +58,7 @@ def make_trainer(scene, overrides: dict, steps: int):
     from nerf.trainer import TrainConfig, Trainer
 
     config = TrainConfig.from_json({**TrainConfig(steps=steps, threads=1, seed=0).to_json(), **overrides})
-    return Trainer(scene, config)
+    return Trainer.create(scene, config)
 
 
 def digest(module) -> str:

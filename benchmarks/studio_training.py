@@ -74,7 +74,7 @@ def headless(scene: Path, threads: int | None) -> dict:
         if threads:
             torch.set_num_threads(threads)
         threads = torch.get_num_threads()
-    trainer = Trainer(load_scene(scene), TrainConfig(minutes=WINDOW_S / 60.0, threads=threads))
+    trainer = Trainer.create(load_scene(scene), TrainConfig(minutes=WINDOW_S / 60.0, threads=threads))
     samples, at60 = [], [None]
     t0 = time.monotonic()
 
@@ -84,7 +84,7 @@ def headless(scene: Path, threads: int | None) -> dict:
             at60[0] = snap.step
         samples.append((now, getattr(snap, "eta_s", None)))
 
-    snap = trainer.run(on_snap)
+    snap = trainer.control.run(on_snap)
     t_end = time.monotonic()
     return dict(mode="headless", threads=threads, steps_60s=at60[0] or snap.step, steps=snap.step,
                 wall_s=t_end - t0, psnr=snap.test_psnr, eta_err=eta_error(samples, t0, t_end))

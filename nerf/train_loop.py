@@ -1,8 +1,11 @@
-"""The loop around ``Trainer.step``: budget, commands between steps, snapshots, evaluation, checkpoints.
+"""The loop around a trainer's ``step``: budget, commands between steps, snapshots, evaluation, checkpoints.
+
+``LoopControl`` drives anything that satisfies ``LoopTarget`` (``nerf.trainer.Trainer`` does; a test can pass
+a small fake) and never imports the trainer. ``LoopSettings`` holds its fixed rates and the preview camera.
 
 Commands (pause, resume, stop, request_render) may come from any thread; they only set state
 under a lock, and the loop acts on them between two steps. Render requests coalesce: a newer
-pending request replaces an older one, so a moving camera never builds a backlog.
+pending request replaces an older one (a ``LatestSlot``), so a moving camera never builds a backlog.
 
 Time: ``elapsed_s`` is wall-clock time inside ``run()`` minus the time spent paused (steps,
 snapshots, evaluations, served renders and checkpoints all count), so a 3-minute budget ends about
@@ -17,26 +20,70 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
 
 from nerf import run_dir as rd
 from nerf.latest import LatestSlot
 from nerf.run_state import RunState
-from nerf.types import Camera, RenderResult, TrainSnapshot
+from nerf.types import Camera, RenderResult, StepStats, TrainSnapshot
 
-if TYPE_CHECKING:
-    from nerf.trainer import StepStats, Trainer
+__all__ = ["LoopControl", "LoopSettings", "LoopTarget", "RenderRequest"]
 
 RenderRequest = tuple[Camera, Callable[[RenderResult], None], Callable[[Exception], None] | None]
 """A preview request: the camera, where the result goes, where a failure goes (None: logged only)."""
 
 
-class LoopControl:
-    """State machine and timers of ``Trainer.run`` (idle -> running <-> paused -> stopped | finished)."""
+class LoopTarget(Protocol):
+    """What ``LoopControl`` needs from a trainer."""
 
-    def __init__(self, trainer: Trainer):
+    @property
+    def step_count(self) -> int: ...
+    @property
+    def skipped_steps(self) -> int: ...
+    @property
+    def max_steps(self) -> int | None: ...
+    @property
+    def budget_s(self) -> float | None: ...
+    @property
+    def run_dir(self) -> Path | None: ...
+
+    def step(self) -> StepStats: ...
+    def render(self, camera: Camera) -> RenderResult: ...
+    def heldout_psnr(self) -> float | None: ...
+    def save_checkpoint(self) -> Path: ...
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How often the loop reports (seconds of wall time) and what its preview shows.
+
+    Attributes:
+        snapshot_interval_s: at most one snapshot per this interval.
+        eval_every_s: re-measure the held-out PSNR at most this often (and at the end).
+        preview_every_s: re-render the preview at most this often.
+        checkpoint_every_s: save a checkpoint this often (training seconds; with a run folder).
+        preview_camera: the small camera of the snapshot's preview image (None: no preview).
+    """
+
+    snapshot_interval_s: float = 0.5
+    eval_every_s: float = 15.0
+    preview_every_s: float = 5.0
+    checkpoint_every_s: float = 120.0
+    preview_camera: Camera | None = None
+
+
+class LoopControl:
+    """State machine and timers of a training loop (IDLE -> RUNNING <-> PAUSED -> STOPPED | FINISHED).
+
+    The commands (``run``, ``pause``, ``resume``, ``stop``, ``request_render``), ``state`` and ``snapshot`` are
+    what a driver (CLI, studio, cluster actor) talks to; ``trainer.control`` of a ``nerf.trainer.Trainer``.
+    """
+
+    def __init__(self, trainer: LoopTarget, settings: LoopSettings):
         self.trainer = trainer
+        self.settings = settings
         self.state = RunState.IDLE
         self.snapshot: TrainSnapshot | None = None
         self.elapsed_s = 0.0
@@ -169,7 +216,9 @@ class LoopControl:
         with self._cond:
             self.state = RunState.RUNNING
 
-    def run(self, on_snapshot: Callable[[TrainSnapshot], None] | None) -> TrainSnapshot:
+    def run(self, on_snapshot: Callable[[TrainSnapshot], None] | None = None) -> TrainSnapshot:
+        """Train until the budget or ``stop()``, sending snapshots to ``on_snapshot``; returns the last one.
+        On the way out (finished, stopped or failed) the checkpoint is saved when there is a run folder."""
         self._on_snapshot = on_snapshot
         with self._cond:
             self._in_loop, self._stop, self.state = True, False, RunState.RUNNING
@@ -201,7 +250,7 @@ class LoopControl:
         return self._emit(force=True, evaluate=True)
 
     def _periodic(self) -> None:
-        cfg = self.trainer.config
+        cfg = self.settings
         now = time.monotonic()
         if self.trainer.run_dir is not None and self.elapsed_s - self._t_ckpt >= cfg.checkpoint_every_s:
             self._t_ckpt = self.elapsed_s
@@ -212,15 +261,14 @@ class LoopControl:
     # --------------------------------------------------------------------------- snapshots
     def _emit(self, *, force: bool = False, evaluate: bool = False) -> TrainSnapshot:
         """Build (and send) a snapshot; evaluation and the preview refresh at their own bounded rates."""
-        t, cfg, now = self.trainer, self.trainer.config, time.monotonic()
+        t, cfg, now = self.trainer, self.settings, time.monotonic()
         if evaluate or now - self._t_eval >= cfg.eval_every_s:
             self._t_eval = now
             self._test_psnr = t.heldout_psnr()
-        if now - self._t_preview >= cfg.preview_every_s or (force and self._preview is None):
+        if cfg.preview_camera is not None and (
+                now - self._t_preview >= cfg.preview_every_s or (force and self._preview is None)):
             self._t_preview = now
-            view = (t.scene.test_ids or t.scene.train_ids)[0]
-            cam = t.view_camera(view)
-            self._preview = t.render(cam.scaled(cfg.preview_width / cam.width))
+            self._preview = t.render(cfg.preview_camera)
         last, prev = self._last, self.last_record or {}
         losses = dict(last.losses) if last else dict(prev.get("losses") or {})  # no step yet: the run's last numbers
         train_psnr = last.train_psnr if last else float(prev.get("train_psnr", math.nan))

@@ -86,3 +86,24 @@ class TrainSnapshot:
     state: str = "running"
     messages: tuple[str, ...] = field(default_factory=tuple)
     eta_s: float | None = None
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """What one training step did.
+
+    Attributes:
+        step: steps done after this one (skipped steps count too).
+        losses: loss terms by name (floats; NaN/inf when skipped).
+        train_psnr: PSNR of the batch's fine colour (dB).
+        skipped: True when the loss was not finite and no update was made.
+        rays: rays in the batch.
+        seconds: wall time of the step.
+    """
+
+    step: int
+    losses: dict[str, float]
+    train_psnr: float
+    skipped: bool
+    rays: int
+    seconds: float

@@ -42,8 +42,8 @@ def short_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("geometry")
     with VirtualSensor(VirtualSensorConfig(width=64, height=48, num_frames=12)) as source:
         record(source, root / "scene", train_views=4)
-    trainer = Trainer(load_scene(root / "scene"), tiny_train_config(steps=200), run_dir=root / "run")
-    trainer.run()
+    trainer = Trainer.create(load_scene(root / "scene"), tiny_train_config(steps=200), run_dir=root / "run")
+    trainer.control.run()
     trainer.save_checkpoint()
     return trainer, root / "run"
 

@@ -24,11 +24,12 @@ from tests.test_cli_bad_input import capture
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_CHECKPOINTS = (
-    "import sys, nerf.trainer as t\n"
+    "import dataclasses, sys, nerf.trainer as t\n"
     "init = t.Trainer.__init__\n"
     "def fast(self, *a, **k):\n"
     "    init(self, *a, **k)\n"
-    "    self._config.checkpoint_every_s = 0.0  # a checkpoint after every step: kills land around saves\n"
+    "    # a checkpoint after every step: kills land around saves\n"
+    "    self.control.settings = dataclasses.replace(self.control.settings, checkpoint_every_s=0.0)\n"
     "t.Trainer.__init__ = fast\n"
     "from app.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"

@@ -69,13 +69,13 @@ def test_overwrite_drops_the_old_checkpoint_at_once(tmp_path, capsys, monkeypatc
     """A crash after `train --overwrite` started but before its first save: run.json of the new scene must
     never sit beside the old scene's checkpoint (eval / --resume would mix them silently)."""
     run = copy_run(run_a, tmp_path / "run")
-    import nerf.trainer
+    import nerf.train_loop
 
     def crash(self, on_snapshot=None):
-        self._step = 1  # as if a step ran: the command keeps the run folder
+        self.trainer.step_count = 1  # as if a step ran: the command keeps the run folder
         raise RuntimeError("power cut before the first checkpoint")
 
-    monkeypatch.setattr(nerf.trainer.Trainer, "run", crash)
+    monkeypatch.setattr(nerf.train_loop.LoopControl, "run", crash)
     with pytest.raises(RuntimeError):
         main(["train", str(scenes[1]), "--out", str(run), "--steps", "2", "--batch-rays", "128", "--overwrite"])
     monkeypatch.undo()

@@ -117,7 +117,7 @@ def test_sensor_field_has_the_geometry_from_the_first_step_and_resumes(tmp_path)
     scene = load_scene(plane_scene(tmp_path / "s"))
     cfg = TrainConfig(field="sensor", steps=6, batch_rays=64, threads=1)
     cfg.sensor = type(cfg.sensor)(density_resolution=24, plane_schedule=((0, 8), (3, 16)), components=2, hidden=8)
-    trainer = Trainer(scene, cfg, run_dir=tmp_path / "run")
+    trainer = Trainer.create(scene, cfg, run_dir=tmp_path / "run")
     first = trainer.render(trainer.view_camera(scene.test_ids[0]))
     ok = first.acc > 0.5
     assert ok.mean() > 0.8  # seeded: opaque where the sensor saw the plane before any step
@@ -127,5 +127,5 @@ def test_sensor_field_has_the_geometry_from_the_first_step_and_resumes(tmp_path)
         assert np.isfinite(stats.losses["total"]) and "metric_depth" in stats.losses
     assert trainer.field.planes.shape[-1] == 16  # coarse to fine
     trainer.save_checkpoint()
-    again = Trainer.resume(tmp_path / "run", scene)
+    again = Trainer.from_run_dir(tmp_path / "run", scene)
     np.testing.assert_array_equal(again.render(again.view_camera(1)).rgb, trainer.render(trainer.view_camera(1)).rgb)

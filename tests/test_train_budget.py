@@ -66,7 +66,7 @@ def clocked(trainer: Trainer, step_s: float) -> FakeClock:
 
 
 def test_time_budget_counts_wall_clock_including_snapshots(scene):
-    trainer = Trainer(scene, tiny(minutes=3.0 / 60))  # 3 s of the fake clock
+    trainer = Trainer.create(scene, tiny(minutes=3.0 / 60))  # 3 s of the fake clock
     clock = clocked(trainer, 0.1)
     etas: list[tuple[float, float]] = []
 
@@ -75,7 +75,7 @@ def test_time_budget_counts_wall_clock_including_snapshots(scene):
         etas.append((snap.elapsed_s, snap.eta_s))
 
     start = clock()
-    snap = trainer.run(on_snapshot)
+    snap = trainer.control.run(on_snapshot)
     took = clock() - start
     # 0.15 s per step (+ the last snapshot): about 20 steps, not the 30 steps that 0.1 s of steps alone allow
     assert 19 <= snap.step <= 21, snap.step
@@ -87,29 +87,29 @@ def test_time_budget_counts_wall_clock_including_snapshots(scene):
 
 
 def test_pauses_do_not_count(scene):
-    trainer = Trainer(scene, tiny(minutes=2.0 / 60))
+    trainer = Trainer.create(scene, tiny(minutes=2.0 / 60))
     clock = clocked(trainer, 0.1)
     done_steps: list[int] = []
 
     def on_snapshot(snap):
         done_steps.append(snap.step)
         if snap.step == 5 and snap.state == "running":
-            trainer.pause()
+            trainer.control.pause()
 
             def later():  # five seconds pass while the loop waits paused, then the user resumes
                 clock.advance(5.0)
-                trainer.resume()
+                trainer.control.resume()
 
             threading.Timer(0.3, later).start()
 
-    snap = trainer.run(on_snapshot)
+    snap = trainer.control.run(on_snapshot)
     assert snap.state == "finished"
     assert 19 <= snap.step <= 21  # 2 s of steps: the 5 s pause did not eat the budget
     assert snap.elapsed_s == pytest.approx(snap.step * 0.1, abs=0.15)
 
 
 def test_step_budget_eta_within_ten_percent(scene):
-    trainer = Trainer(scene, tiny(steps=60))
+    trainer = Trainer.create(scene, tiny(steps=60))
     clocked(trainer, 0.1)
     seen: list[tuple[int, float]] = []
 
@@ -117,7 +117,7 @@ def test_step_budget_eta_within_ten_percent(scene):
         if snap.eta_s is not None:
             seen.append((snap.step, snap.eta_s))
 
-    trainer.run(on_snapshot)
+    trainer.control.run(on_snapshot)
     for step, eta in seen:
         if 12 <= step < 60:  # after the first fifth
             truth = (60 - step) * 0.1
@@ -129,10 +129,10 @@ def test_continuing_a_finished_run_adds_no_nan_metrics(scene, tmp_path):
     from nerf import run_dir as rd
 
     run = tmp_path / "run"
-    Trainer(scene, tiny(steps=4), run).run(None)
+    Trainer.create(scene, tiny(steps=4), run).control.run(None)
     before = rd.read_metrics(run)
-    again = Trainer.resume(run, scene)
-    snap = again.run(None)
+    again = Trainer.from_run_dir(run, scene)
+    snap = again.control.run(None)
     assert snap.step == 4 and math.isfinite(snap.losses["total"]) and math.isfinite(snap.train_psnr)
     after = rd.read_metrics(run)
     assert after == before

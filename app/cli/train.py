@@ -121,7 +121,7 @@ class Train:
                 rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config, trainer.run_id)
         else:
             scene = load_scene(self.scene, split=self.split, downscale=self.downscale)
-            trainer = Trainer(scene, self.train_config(), self.out)
+            trainer = Trainer.create(scene, self.train_config(), self.out)
         return self.train_and_report(trainer)
 
     def train_and_report(self, trainer) -> int:
@@ -132,7 +132,7 @@ class Train:
         printer = _ProgressLine(trainer)
         previous = signal.signal(signal.SIGINT, _stop_on_interrupt(trainer))
         try:
-            snap = trainer.run(printer)
+            snap = trainer.control.run(printer)
         except Exception:
             if not self.resume and trainer.step_count == 0:  # failed before training: no run to block a retry
                 from nerf import run_dir as rd
@@ -165,11 +165,11 @@ def _stop_on_interrupt(trainer):
     """SIGINT handler: the first Ctrl-C stops after the current step (and saves); a second one aborts."""
 
     def handler(signum, frame) -> None:
-        if trainer.state == "stopped" or getattr(handler, "fired", False):
+        if trainer.control.state == "stopped" or getattr(handler, "fired", False):
             raise KeyboardInterrupt
         handler.fired = True
         sys.stderr.write("\nstopping after this step (Ctrl-C again to abort without saving)\n")
-        trainer.stop()
+        trainer.control.stop()
 
     return handler
 

@@ -44,7 +44,7 @@ class TrainerActor:
         self.restarted = bool(ctx.was_current_actor_reconstructed)
         self.incarnation = uuid.uuid4().hex
         self.workdir = Path(tempfile.mkdtemp(prefix="sparsenerf-remote-"))
-        self.trainer = Trainer(scene, config, self.workdir)
+        self.trainer = Trainer.create(scene, config, self.workdir)
         self._thread: threading.Thread | None = None
         self._done = False
         self._error: str | None = None
@@ -84,20 +84,20 @@ class TrainerActor:
 
     def _loop(self) -> None:
         try:
-            self.trainer.run(None)  # saves the final checkpoint on its way out
+            self.trainer.control.run(None)  # saves the final checkpoint on its way out
         except Exception as exc:  # noqa: BLE001 - reported to the client in poll()
             self._error = f"{exc.__class__.__name__}: {exc}"
         finally:
             self._done = True
 
     def pause(self) -> None:
-        self.trainer.pause()
+        self.trainer.control.pause()
 
     def resume(self) -> None:
-        self.trainer.resume()
+        self.trainer.control.resume()
 
     def stop(self) -> None:
-        self.trainer.stop()
+        self.trainer.control.stop()
 
     def render(self, camera: Camera) -> RenderResult | None:
         """Render ``camera``: between two steps while training (the loop serves it), else at once.
@@ -108,7 +108,7 @@ class TrainerActor:
             self._render_seq += 1
             seq = self._render_seq
         done, box = threading.Event(), []
-        self.trainer.request_render(camera, lambda r: (box.append(r), done.set()))
+        self.trainer.control.request_render(camera, lambda r: (box.append(r), done.set()))
         deadline = time.monotonic() + RENDER_TIMEOUT_S
         while not done.wait(0.05):
             if self._render_seq != seq and not box:
@@ -142,10 +142,10 @@ class TrainerActor:
                 stamp = os.fstat(fh.fileno()).st_mtime_ns
                 if stamp != checkpoint_version:
                     ckpt, version = fh.read(), stamp
-        snap = self.trainer.snapshot
+        snap = self.trainer.control.snapshot
         return {
             "node": self.node_id, "incarnation": self.incarnation, "restarted": self.restarted,
-            "state": self.trainer.state, "done": done, "started": self._thread is not None, "error": self._error, "step": self.trainer.step_count,
+            "state": self.trainer.control.state, "done": done, "started": self._thread is not None, "error": self._error, "step": self.trainer.step_count,
             "snapshot": snap, "run_json": (self.workdir / rd.RUN_JSON).read_text(),
             "metrics": lines[metrics_from:], "metrics_total": len(lines),
             "checkpoint": ckpt, "checkpoint_version": version, "device": str(self.trainer.device),

@@ -69,9 +69,9 @@ def train_and_evaluate(name: str, scene: Any, config: Any, board: Any) -> dict[s
     node = ray.get_runtime_context().get_node_id()
     work = Path(tempfile.mkdtemp(prefix="sparsenerf-batch-"))
     try:
-        trainer = Trainer(scene, config, work)
+        trainer = Trainer.create(scene, config, work)
         board.post.remote(name, "training", 0, 0.0, node)
-        snap = trainer.run(lambda s: board.post.remote(name, "training", s.step, s.elapsed_s, node))
+        snap = trainer.control.run(lambda s: board.post.remote(name, "training", s.step, s.elapsed_s, node))
         board.post.remote(name, "evaluating", snap.step, snap.elapsed_s, node)
         report = evaluate(trainer.render, scene, lpips=None, step=trainer.step_count,
                           lpips_status="unavailable: not computed in batches")

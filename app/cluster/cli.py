@@ -33,6 +33,7 @@ class _Announcing:
     def __init__(self, trainer: Any) -> None:
         self._trainer = trainer
         self._said: set[str] = set()
+        self.control = self  # as the RemoteTrainer: its own loop (run() here relays the messages)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._trainer, name)

@@ -1,9 +1,9 @@
 """``RemoteTrainer``: a training run on a Ray cluster, driven through the local Trainer's interface.
 
-The CLI and the studio use the same members of it as of ``nerf.trainer.Trainer``: ``run(on_snapshot)``
-(blocks until the run ends), ``pause``/``resume``/``stop`` (from any thread), ``request_render`` and
-``render``, ``scene``, ``config``, ``state``, ``snapshot``, ``step_count``, ``progress()``,
-``view_camera``. Underneath, ``run`` polls a ``TrainerActor`` and mirrors its run folder into
+The CLI and the studio use the same members of it as of ``nerf.trainer.Trainer``: ``render``, ``scene``,
+``config``, ``step_count``, ``view_camera``, and ``control`` (here the RemoteTrainer itself) with the
+members of ``nerf.train_loop.LoopControl``: ``run(on_snapshot)`` (blocks until the run ends),
+``pause``/``resume``/``stop`` (from any thread), ``request_render``, ``state``, ``snapshot``, ``elapsed_s``. Underneath, ``run`` polls a ``TrainerActor`` and mirrors its run folder into
 ``run_dir`` on this machine (``RunSync``).
 
 Faults: the actor is detached and named, with ``max_restarts``. When its node dies Ray starts it
@@ -72,7 +72,10 @@ class RemoteTrainer:
         self._node: str | None = None
         self._local: Any = None
         self._known_lines: set[str] | None = None
-        self.control = _RemoteControl(self)
+        self.control = self
+        """A remote run is its own loop: the commands a local Trainer's ``control`` takes are methods here."""
+        self.step_lock: Any = None
+        """Accepted as LoopControl's (a remote step never races a local export render)."""
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -205,6 +208,12 @@ class RemoteTrainer:
         return 0 if self._info is None else int(self._info["step"])
 
     @property
+    def elapsed_s(self) -> float:
+        """Training seconds so far (from the snapshots)."""
+        snap = self.snapshot
+        return 0.0 if snap is None else float(snap.elapsed_s)
+
+    @property
     def max_steps(self) -> int | None:
         c = self._config
         return c.steps if c.steps is not None else (None if c.minutes is not None else c.default_steps)
@@ -223,8 +232,9 @@ class RemoteTrainer:
         return min(1.0, frac)
 
     def view_camera(self, i: int) -> Camera:
-        s = self._scene
-        return Camera(K=s.K[i].copy(), c2w=s.c2w[i].copy(), width=s.width, height=s.height)
+        from nerf.inference import view_camera
+
+        return view_camera(self._scene, i)
 
     def pause(self) -> None:
         self._tell("pause")
@@ -265,7 +275,7 @@ class RemoteTrainer:
         if self._local is None:
             from nerf.trainer import Trainer
 
-            self._local = Trainer.resume(self.run_dir, scene=self._scene)
+            self._local = Trainer.from_run_dir(self.run_dir, scene=self._scene)
         return self._local.render(camera, chunk)
 
     # ------------------------------------------------------------------ the loop
@@ -362,17 +372,3 @@ class RemoteTrainer:
             pass
         self._ray.kill(actor, no_restart=True)
         self.sync.clear_attachment()
-
-
-class _RemoteControl:
-    """The parts of ``nerf.train_loop.LoopControl`` the studio touches: ``elapsed_s`` (from the snapshots) and
-    ``step_lock`` (accepted; a remote step never races a local export render)."""
-
-    def __init__(self, trainer: RemoteTrainer) -> None:
-        self._trainer = trainer
-        self.step_lock: Any = None
-
-    @property
-    def elapsed_s(self) -> float:
-        snap = self._trainer.snapshot
-        return 0.0 if snap is None else float(snap.elapsed_s)

@@ -27,7 +27,7 @@ def test_killed_node_training_finishes_from_checkpoint_on_the_other(ray_cluster,
     from app.cluster.connect import connect
     from app.cluster.remote_trainer import ClusterTarget, RemoteTrainer
     from nerf.loaders import load_scene
-    from nerf.trainer import load_run
+    from nerf.trainer import Trainer
 
     connect(ray_cluster.address)
     worker = ray_cluster.ensure_worker()
@@ -38,7 +38,7 @@ def test_killed_node_training_finishes_from_checkpoint_on_the_other(ray_cluster,
     trainer = RemoteTrainer.start(load_scene(virtual_scenes[1]), config, run_dir, target)
     assert trainer.node == worker_id  # it trains on the worker node, the one we will kill
     snaps, result = [], []
-    thread = threading.Thread(target=lambda: result.append(trainer.run(snaps.append)))
+    thread = threading.Thread(target=lambda: result.append(trainer.control.run(snaps.append)))
     thread.start()
     try:
         ckpt = run_dir / "checkpoints" / "latest.pt"
@@ -50,7 +50,7 @@ def test_killed_node_training_finishes_from_checkpoint_on_the_other(ray_cluster,
         assert not thread.is_alive(), "the run did not finish after the node died"
     finally:
         if thread.is_alive():
-            trainer.stop()
+            trainer.control.stop()
             thread.join(60)
     final = result[0]
     assert final.state == "finished" and final.step == 700
@@ -61,7 +61,7 @@ def test_killed_node_training_finishes_from_checkpoint_on_the_other(ray_cluster,
     assert restored >= saved  # from the checkpoint mirrored before the kill (or a later one), not from 0
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 700  # curves kept up to the checkpoint, then continued
-    assert load_run(run_dir).step_count == 700  # the local run folder holds the finished model
+    assert Trainer.from_run_dir(run_dir).step_count == 700  # the local run folder holds the finished model
 
 
 def test_lost_client_does_not_stop_training_and_resume_attaches(ray_cluster, virtual_scenes, tmp_path, capsys):

@@ -48,7 +48,7 @@ def test_studio_trains_on_the_cluster(studio, qtbot, ray_cluster, virtual_scenes
 
     # pause, resume, stop: acted on by the remote loop
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    run_until(lambda: trainer.state == "paused", 30_000)
+    run_until(lambda: trainer.control.state == "paused", 30_000)
     frozen = trainer.step_count
     qtbot.wait(1500)
     assert trainer.step_count == frozen

@@ -33,7 +33,7 @@ def test_train_click_pause_resume_stop_and_the_live_view(studio, qtbot, tiny_sce
     assert training.state == "running" and not capture.live  # the live view gives its CPU to the training
     assert "paused while training" in studio.capture_panel.status.text()
     click(qtbot, panel.pause_button)
-    run_until(lambda: training.trainer.state == "paused", 30_000)
+    run_until(lambda: training.trainer.control.state == "paused", 30_000)
     frozen = training.trainer.step_count
     qtbot.wait(300)
     assert training.trainer.step_count == frozen

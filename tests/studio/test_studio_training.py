@@ -79,7 +79,7 @@ def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe,
 
     # pause: the step count freezes; resume: it grows again; stop: checkpoint on disk
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    run_until(lambda: trainer.state == "paused", 30_000)
+    run_until(lambda: trainer.control.state == "paused", 30_000)
     frozen = trainer.step_count
     qtbot.wait(300)
     assert trainer.step_count == frozen and training.state == "paused"
@@ -103,7 +103,7 @@ def test_closing_the_window_mid_training_keeps_the_checkpoint(studio, qtbot, tin
     assert training.state == "stopped"
     from nerf.trainer import Trainer
 
-    resumed = Trainer.resume(training.run_dir)
+    resumed = Trainer.from_run_dir(training.run_dir)
     assert resumed.step_count == training.trainer.step_count >= 2
 
 
@@ -116,7 +116,7 @@ def test_render_requests_coalesce_newest_wins(qtbot, tiny_scene):
     from nerf.loaders import load_scene
     from nerf.trainer import Trainer
 
-    trainer = Trainer(load_scene(tiny_scene), tiny_train_config(steps=1))
+    trainer = Trainer.create(load_scene(tiny_scene), tiny_train_config(steps=1))
     lock = threading.Lock()
     worker = RenderWorker(lock)
     served: list[int] = []

@@ -137,7 +137,7 @@ class TrainingSession(QObject):
                 from app.cluster.remote_trainer import RemoteTrainer
 
                 return RemoteTrainer.start(load_scene(scene_root), config, run_dir, target)
-            return Trainer(load_scene(scene_root), config, run_dir)
+            return Trainer.create(load_scene(scene_root), config, run_dir)
 
         self.history, self.last, self.run_dir = TrainHistory(), None, Path(run_dir)
         self._launch(TrainingWorker(make, step_lock=self.render_lock))
@@ -178,12 +178,12 @@ class TrainingSession(QObject):
 
     def pause(self) -> None:
         if self.trainer is not None and self.state == "running":
-            self.trainer.pause()
+            self.trainer.control.pause()
             self._set_state("paused")
 
     def resume(self) -> None:
         if self.trainer is not None and self.state == "paused":
-            self.trainer.resume()
+            self.trainer.control.resume()
             self._set_state("running")
 
     def stop(self) -> None:
@@ -191,7 +191,7 @@ class TrainingSession(QObject):
         if self._job is not None and self.state in ACTIVE_STATES:
             self._job.worker.request_stop()
             if self.state == "paused" and self.trainer is not None:
-                self.trainer.resume()  # a paused loop must wake up to see the stop
+                self.trainer.control.resume()  # a paused loop must wake up to see the stop
             self._set_state("stopping")
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:

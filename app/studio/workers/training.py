@@ -39,7 +39,7 @@ class TrainingWorker(Worker):
         super().request_stop()
         with self._trainer_lock:
             if self.trainer is not None:
-                self.trainer.stop()
+                self.trainer.control.stop()
 
     def work(self) -> Any:
         if self.trainer is None:
@@ -51,7 +51,7 @@ class TrainingWorker(Worker):
             return self.trainer
         if self.step_lock is not None:  # no step while another thread renders with the model (an export)
             self.trainer.control.step_lock = self.step_lock
-        self.trainer.run(self.snapshot.emit)  # saves the checkpoint on its way out
+        self.trainer.control.run(self.snapshot.emit)  # saves the checkpoint on its way out
         return self.trainer
 
 
@@ -59,7 +59,7 @@ class RenderWorker(Worker):
     """Serves preview render requests; only the newest pending request is kept.
 
     ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. Each
-    request goes to ``trainer.request_render``: served between steps on the training thread while
+    request goes to ``trainer.control.request_render``: served between steps on the training thread while
     its loop runs, else rendered right here. ``rendered(RenderResult, request_id)`` carries each
     result, ``renderFailed(str, request_id)`` a render that raised (the worker goes on serving later
     requests). ``render_lock`` serialises use of the model with the export thread.
@@ -100,6 +100,6 @@ class RenderWorker(Worker):
 
             try:
                 with self.render_lock:
-                    trainer.request_render(camera, lambda result, rid=rid: self.rendered.emit(result, rid), failed)
+                    trainer.control.request_render(camera, lambda result, rid=rid: self.rendered.emit(result, rid), failed)
             except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
                 failed(exc)
