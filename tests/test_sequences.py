@@ -11,8 +11,8 @@ import pytest
 from app.cli import main
 from devices.importers.registry import detect_format
 from devices.poses.truth import GROUND_TRUTH_KEY, truth_error
+from devices.registration import Rig, register_depth
 from devices.scene_folder import read_scene
-from devices.sequences.register import Rig, register_depth
 from devices.sequences.tum import associate
 from tests.sequence_samples import make_seven_scenes, make_tum
 

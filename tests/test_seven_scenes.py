@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nerf.loaders import detect_layout
-from nerf.loaders.seven_scenes import load_seven_scenes, register_depth
+from nerf.loaders.seven_scenes import load_seven_scenes
 from tests.conftest import shared_path
-
-
-def test_registration_with_the_identity_is_a_copy():
-    d = np.zeros((6, 8), np.float32)
-    d[2:5, 3:7] = 1.5
-    K = np.array([[5.0, 0, 4], [0, 5.0, 3], [0, 0, 1]])
-    np.testing.assert_allclose(register_depth(d, K, K, np.eye(4), (6, 8)), d, atol=1e-6)
 
 
 def test_real_walk_depth_agrees_across_views():

@@ -113,11 +113,16 @@ def _frame_getter(frames: Sequence[Frame] | SceneFolder) -> tuple[Callable[[int]
                                     "pose estimation needs metric depth for every frame")
         get, n = frames.frame, len(frames)
     else:
-        for f in frames:
+        seq = frames
+
+        def get(i: int) -> Frame:  # checked as each frame is loaded: a lazy sequence is read once
+            f = seq[i]
             if f.depth_kind is not DepthKind.METRIC:
                 raise InputError(None, f"frame {f.index} has {f.depth_kind.value} depth, not metric: "
                                        "pose estimation by RGB-D odometry needs metric depth")
-        get, n = frames.__getitem__, len(frames)
+            return f
+
+        n = len(frames)
     if n == 0:
         raise InputError(None, "no frames to estimate poses for")
     return get, n

@@ -71,3 +71,60 @@ def absolute_trajectory_error(estimate: np.ndarray, truth: np.ndarray) -> np.nda
     T = umeyama_alignment(p_est, p_gt)
     aligned = p_est @ T[:3, :3].T + T[:3, 3]
     return np.linalg.norm(aligned - p_gt, axis=1)
+
+
+def hand_eye_trajectory_error(estimate: np.ndarray, truth: np.ndarray, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-centre error after a rigid world alignment AND a fixed offset on the camera side.
+
+    ``absolute_trajectory_error`` cannot absorb a constant offset between the estimated camera and
+    the camera the truth describes (a rig's other sensor, a tracker's body frame): its lever arm turns
+    with the camera. Here the estimate's centres are taken at ``c2w_i @ [x, 1]`` for one unknown
+    camera-side point x, found jointly with the world alignment (Gauss-Newton from Horn's alignment;
+    3 more parameters than the rigid ATE).
+
+    Args:
+        estimate, truth: float [N, 4, 4] camera-to-world poses (N >= 3, rotations varied enough).
+
+    Returns:
+        (float64 [N] distances after the alignment, float64 [3] the offset x in the estimate's camera).
+    """
+    estimate, truth = np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    check_shape("estimate", estimate, (None, 4, 4))
+    check_shape("truth", truth, (estimate.shape[0], 4, 4))
+    R, t, g = estimate[:, :3, :3], estimate[:, :3, 3], truth[:, :3, 3]
+    x = np.zeros(3)
+    T = umeyama_alignment(t, g)
+    RA, tA = T[:3, :3], T[:3, 3]
+    n = len(g)
+    for _ in range(iterations):  # Gauss-Newton on (world rotation increment, world shift, x)
+        p = t + R @ x
+        q = p @ RA.T
+        r = (q + tA - g).reshape(-1)
+        J = np.zeros((n, 3, 9))
+        J[:, :, :3] = -_skew(q)  # d(exp(w) R_A p)/dw at 0 = -[R_A p]x
+        J[:, :, 3:6] = np.eye(3)
+        J[:, :, 6:] = RA @ R
+        step = np.linalg.lstsq(J.reshape(-1, 9), -r, rcond=None)[0]
+        RA = _exp_so3(step[:3]) @ RA
+        tA, x = tA + step[3:6], x + step[6:]
+        if np.linalg.norm(step) < 1e-12:
+            break
+    c = t + R @ x
+    return np.linalg.norm(c @ RA.T + tA - g, axis=1), x
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    """float [..., 3] -> [..., 3, 3] cross-product matrices."""
+    out = np.zeros(v.shape[:-1] + (3, 3))
+    out[..., 0, 1], out[..., 0, 2], out[..., 1, 2] = -v[..., 2], v[..., 1], -v[..., 0]
+    out[..., 1, 0], out[..., 2, 0], out[..., 2, 1] = v[..., 2], -v[..., 1], v[..., 0]
+    return out
+
+
+def _exp_so3(w: np.ndarray) -> np.ndarray:
+    """Rotation [3, 3] of the rotation vector w [3] (Rodrigues)."""
+    angle = float(np.linalg.norm(w))
+    if angle < 1e-15:
+        return np.eye(3) + _skew(w)
+    k = _skew(w / angle)
+    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k

@@ -30,14 +30,24 @@ class Level:
     """[h, w, 1] metres, NaN where unknown."""
     vertex: Any
     """[h, w, 3] camera-space points (NaN where unknown)."""
-    normal: Any
-    """[h, w, 3] normals of the bilateral-smoothed depth (used when the frame is the target)."""
     intensity: Any
     """[h, w, 1] grey in [0, 1] (hybrid term only, else None)."""
     grad: tuple[Any, Any, Any, Any] | None
     """(depth dx, depth dy, intensity dx, intensity dy) Sobel images (target side of the hybrid term; else None)."""
     valid: int
     """Pixels with depth."""
+    _normal: Any = None
+
+    def normal(self) -> Any:
+        """[h, w, 3] normals of the bilateral-smoothed depth: only a target frame needs them (keyframes,
+        fallbacks, loop candidates), so they are computed on first use and kept."""
+        if self._normal is None:
+            import open3d as o3d
+
+            dimg = o3d.t.geometry.Image(self.depth)
+            self._normal = (dimg.filter_bilateral(5, 5, 10).create_vertex_map(self.K, float("nan"))
+                            .create_normal_map(float("nan")).as_tensor())
+        return self._normal
 
 
 @dataclass
@@ -71,7 +81,6 @@ class Pyramid:
         for lv in range(len(config.iterations_per_level)):
             Kt = core.Tensor(K)
             dimg = Image(core.Tensor(np.ascontiguousarray(d[..., None])))
-            normal = dimg.filter_bilateral(5, 5, 10).create_vertex_map(Kt, float("nan")).create_normal_map(float("nan"))
             intensity, grad = None, None
             if hybrid:  # the colour term's images; point-to-plane needs none of them
                 gimg = Image(core.Tensor(np.ascontiguousarray(g[..., None])))
@@ -79,7 +88,7 @@ class Pyramid:
                 intensity = gimg.as_tensor()
                 grad = (ddx.as_tensor(), ddy.as_tensor(), gdx.as_tensor(), gdy.as_tensor())
             levels.append(Level(Kt, dimg.as_tensor(), dimg.create_vertex_map(Kt, float("nan")).as_tensor(),
-                                normal.as_tensor(), intensity, grad, int(np.count_nonzero(~np.isnan(d)))))
+                                intensity, grad, int(np.count_nonzero(~np.isnan(d)))))
             if lv + 1 < len(config.iterations_per_level):
                 d = _down_depth(d, config.max_depth_diff)
                 if hybrid:
@@ -140,7 +149,7 @@ def register(source: Pyramid, target: Pyramid, init: np.ndarray, config: PoseCon
                         config.max_depth_diff, DEPTH_HUBER, INTENSITY_HUBER)
                 else:
                     res = od.compute_odometry_result_point_to_plane(
-                        s.vertex, t.vertex, t.normal, s.K, T, config.max_depth_diff, DEPTH_HUBER)
+                        s.vertex, t.vertex, t.normal(), s.K, T, config.max_depth_diff, DEPTH_HUBER)
             except RuntimeError:  # Open3D raises when no pixel corresponds (frames that do not overlap)
                 return OdometryOutcome(np.eye(4), 0.0, 0.0, 0, False)
             T = res.transformation @ T

@@ -142,7 +142,7 @@ class _Tracker:
         cfg, kf = self.config, self.out.prepared[self.out.keyframes[-1]]
         e = odometry(p, kf, self.last_rel, cfg, with_information=False)
         how = "odometry"
-        if cfg.relocalise and e.fitness < cfg.second_opinion_fitness:
+        if cfg.relocalise and e.fitness < cfg.second_opinion_fitness and self.big_step(e):
             e = second_opinion(p, kf, e, cfg)
         if not self.accept(e) and self.recent:
             # lost against the keyframe: promote the last tracked frame and try again from it
@@ -171,6 +171,14 @@ class _Tracker:
             chosen = self.choose_keyframe()
             self.add_keyframe(chosen)
             self.last_rel = rigid_inverse(self.out.edges[chosen.index].T) @ e.T  # current frame in the new keyframe
+
+    def big_step(self, e: Edge) -> bool:
+        """Whether odometry failed or moved the frame far from where it started (the previous frame's pose)."""
+        if not e.success:
+            return True
+        step = rigid_inverse(self.last_rel) @ e.T
+        cfg = self.config
+        return bool(np.linalg.norm(step[:3, 3]) >= cfg.second_opinion_step or rotation_angle(step) >= cfg.second_opinion_angle)
 
     def choose_keyframe(self) -> PreparedFrame:
         """The newest tracked frame, or its sharpest recent neighbour when it is blurry."""

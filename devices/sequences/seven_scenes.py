@@ -8,11 +8,10 @@ Layout (one ``seq-NN`` folder, or a folder holding frames directly)::
     camera-intrinsics.txt           optional 3x3 (the depth camera; default fx = fy = 585, centre)
 
 The Kinect v1's depth is not registered to its colour camera in this data set. We register it with
-an approximate rig: colour fx = fy = 525 at the image centre, the colour camera 22.5 mm along the
-depth camera's x axis. These numbers were measured on the redkitchen frames by aligning depth
-discontinuities with colour edges (a grid search over focal length and offset; 525 and -22.5 mm
-scored best), and match the nominal Kinect v1 calibration. The poses in the files are taken as the
-depth camera's (KinectFusion tracks depth) and moved to the colour camera by the same offset.
+the one 7-Scenes rig, ``devices.registration.seven_scenes_rig`` (its docstring gives the numbers and
+where they come from; the NeRF loader uses the same). The poses in the files are the depth camera's
+(KinectFusion tracks depth); the scene's poses and its ground truth are the colour camera's, moved by
+the same rig (``Rig.color_c2w``), so poses estimated from the registered depth compare like with like.
 """
 
 from __future__ import annotations
@@ -25,13 +24,10 @@ import numpy as np
 
 from devices.errors import InputError
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
+from devices.registration import SEVEN_SCENES_DEPTH_K, seven_scenes_rig
 from devices.scene_folder import SceneFolder
 
 _FRAME = re.compile(r"^frame-(\d+)\.depth\.png$")
-DEPTH_K = np.array([[585.0, 0.0, 320.0], [0.0, 585.0, 240.0], [0.0, 0.0, 1.0]])
-COLOR_K = np.array([[525.0, 0.0, 320.0], [0.0, 525.0, 240.0], [0.0, 0.0, 1.0]])
-COLOR_OFFSET_M = -0.0225
-"""x of a depth-camera point once moved into the colour camera, minus its x in the depth camera."""
 
 
 def _frame_ids(root: Path) -> list[int]:
@@ -59,7 +55,7 @@ def read_intrinsics(root: Path) -> np.ndarray:
     """The depth camera's K [3, 3] from ``camera-intrinsics.txt``, or the data set's default."""
     path = root / "camera-intrinsics.txt"
     if not path.is_file():
-        return DEPTH_K.copy()
+        return SEVEN_SCENES_DEPTH_K.copy()
     try:
         K = np.loadtxt(path, dtype=np.float64, ndmin=2)
     except ValueError as exc:
@@ -85,24 +81,23 @@ def read_pose(path: Path) -> np.ndarray:
 def _frames(root: Path, ids: list[int], K_depth: np.ndarray, poses: list[np.ndarray] | None) -> Iterator:
 
     from devices.frame import Frame
+    from devices.registration import register_depth
     from devices.sequences.common import GROUND_TRUTH_KEY, read_pair
-    from devices.sequences.register import Rig, register_depth
 
-    d2c = np.eye(4)
-    d2c[0, 3] = COLOR_OFFSET_M
-    c2d = np.linalg.inv(d2c)
+    rig = None
     for k, i in enumerate(ids):
         cpath, dpath = _color_path(root, i), root / f"frame-{i:06d}.depth.png"
         rgb, raw = read_pair(cpath, dpath)
         raw = np.where(raw == 65535, 0, raw).astype(np.uint16)
-        rig = Rig(K_depth, COLOR_K, d2c, (rgb.shape[1], rgb.shape[0]))
+        if rig is None or rig.color_size != (rgb.shape[1], rgb.shape[0]):
+            rig = seven_scenes_rig(K_depth, (rgb.shape[1], rgb.shape[0]))
         depth = register_depth(raw, rig).astype(np.float32) * np.float32(1e-3)
         meta: dict = {"source_frame": cpath.name}
         c2w = None
         if poses is not None:
-            c2w = poses[k] @ c2d
+            c2w = rig.color_c2w(poses[k])
             meta[GROUND_TRUTH_KEY] = np.round(c2w, 8).tolist()
-        yield Frame(rgb=rgb, depth=depth, K=COLOR_K.copy(), c2w=c2w,
+        yield Frame(rgb=rgb, depth=depth, K=rig.K_color.copy(), c2w=c2w,
                     timestamp=k / 30.0, index=k, meta=meta)
 
 
@@ -122,8 +117,11 @@ def import_seven_scenes(path: Path, out: Path, options: ImportOptions = ImportOp
                          f"missing ({len(missing)} of {len(ids)} frames have no pose file)")
     K_depth = read_intrinsics(root)
     poses = None if missing else [read_pose(root / f"frame-{i:06d}.pose.txt") for i in ids]  # checked before writing
+    rig = seven_scenes_rig(K_depth)
     extra = {"source": f"7-Scenes {root.name}", "fps": 30.0 / max(1, options.every),
-             "depth_registration": {"color_fx": COLOR_K[0, 0], "color_offset_x_m": COLOR_OFFSET_M}}
+             "depth_registration": {"rig": "devices.registration.seven_scenes_rig",
+                                    "color_fx": float(rig.K_color[0, 0]),
+                                    "depth_to_color": np.round(rig.depth_to_color, 8).tolist()}}
     return write_sequence(_frames(root, ids, K_depth, poses), len(ids), out, options, progress,
                           sensor="kinect_v1", extra=extra)
 
