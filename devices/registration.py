@@ -59,7 +59,7 @@ def seven_scenes_rig(K_depth: np.ndarray | None = None, color_size: tuple[int, i
     axes parallel. Source: measured on the redkitchen frames by aligning depth discontinuities with
     colour edges (``benchmarks/pose_accuracy.py --registration``: mean distance from a registered depth
     edge to the nearest colour edge, 2.5 px; the LIRIS Kinect calibration that DSAC* / ACE / SimpleRecon
-    use for 7-Scenes, 25.6 mm and a 0.65 degree tilt, scores 4.1 px on the same frames; see
+    use for 7-Scenes, 25.6 mm and a 0.67 degree tilt, scores 4.1 px on the same frames; see
     ``benchmarks/RESULTS.md``).
 
     Args:

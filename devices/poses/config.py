@@ -56,7 +56,7 @@ class PoseConfig:
     feature (PnP) pose; the one with more inliers is kept (odometry slides on planes when overlap is low)."""
     second_opinion_step: float = 0.03
     """... but only when the odometry moved the frame at least this far (metres) from its starting pose
-    (the previous frame's), or turned it ``second_opinion_angle``: a small step at low overlap is the
+    (the previous frame's), or turned it by the angle below: a small step at low overlap is the
     camera leaving its keyframe, not a slide (at full rate on 7-Scenes the check never changed a pose)."""
     second_opinion_angle: float = 3.0
     """... or turned it this much (degrees)."""
