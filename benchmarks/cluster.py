@@ -43,7 +43,7 @@ def bench_config(steps: int):
     from nerf.fields.fast import FastFieldConfig
     from nerf.train_config import TrainConfig
 
-    return TrainConfig(steps=steps, batch_rays=1024, threads=1, snapshot_interval_s=0.5, preview_every_s=1e9,
+    return TrainConfig.from_flat(steps=steps, batch_rays=1024, threads=1, snapshot_interval_s=0.5, preview_every_s=1e9,
                        fast=FastFieldConfig(resolution_schedule=((0, 48),), max_samples=64))
 
 

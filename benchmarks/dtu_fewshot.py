@@ -54,7 +54,7 @@ def run_arm(data: str, minutes: float, prior: bool, threads: int, overrides: dic
     torch.set_num_threads(threads)
     scene = load_scene(data, split="3view")
     fast = FastFieldConfig(**overrides.pop("fast", {}))
-    config = TrainConfig(minutes=minutes, depth_prior=prior, threads=threads, fast=fast, **overrides)
+    config = TrainConfig.from_flat(minutes=minutes, depth_prior=prior, threads=threads, fast=fast, **overrides)
     trainer = Trainer.create(scene, config)
     budget, early, t_train = 60.0 * minutes, None, 0.0
     while t_train < budget:
@@ -68,7 +68,7 @@ def run_arm(data: str, minutes: float, prior: bool, threads: int, overrides: dic
     if quick:  # tuning: the subsample estimate instead of full renders
         return {"depth_prior": prior, "test_psnr": early_psnr(trainer), "test_ssim": None, "test_lpips": None,
                 "steps": steps, "train_seconds": t_train, "seconds_per_step": t_train / max(steps, 1),
-                "train_rays_per_s": steps * config.batch_rays / t_train, "render_rays_per_s": None,
+                "train_rays_per_s": steps * config.sampler.batch_rays / t_train, "render_rays_per_s": None,
                 "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                 "heldout_psnr_60s": early, "lpips_status": "not evaluated (--quick)"}
     lpips = load_lpips(None)
@@ -89,7 +89,7 @@ def run_arm(data: str, minutes: float, prior: bool, threads: int, overrides: dic
         "steps": steps,
         "train_seconds": t_train,
         "seconds_per_step": t_train / max(steps, 1),
-        "train_rays_per_s": steps * config.batch_rays / t_train,
+        "train_rays_per_s": steps * config.sampler.batch_rays / t_train,
         "render_rays_per_s": rays_rendered / render_s,
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "heldout_psnr_60s": early,

@@ -50,7 +50,7 @@ def make_run(work: Path, minutes: float, train_views: int, seed: int, field: str
         record(source, work / "scene", train_views=train_views)
     scene = load_scene(work / "scene")
     scene.extra["load_args"] = {"path": str(work / "scene")}
-    trainer = Trainer.create(scene, TrainConfig(minutes=minutes, field=field), run_dir=work / "run")
+    trainer = Trainer.create(scene, TrainConfig.from_flat(minutes=minutes, field=field), run_dir=work / "run")
     trainer.control.run()
     trainer.save_checkpoint()
     return trainer

@@ -50,11 +50,11 @@ def main() -> None:
     scene = load_scene(args.data)
     rows = []
     for batch in (256, 512):
-        trainer = Trainer.create(scene, TrainConfig(preset="faithful", device=args.device))
-        trainer.config.batch_rays = batch
+        trainer = Trainer.create(scene, TrainConfig.from_flat(preset="faithful", device=args.device))
+        trainer.config.sampler.batch_rays = batch
         sps = seconds_per_step(trainer, args.steps)
         rows.append((batch, sps, batch / sps, render_rays_per_s(trainer) if batch == 256 else float("nan")))
-    dev = Trainer.create(scene, TrainConfig(device=args.device)).device
+    dev = Trainer.create(scene, TrainConfig.from_flat(device=args.device)).device
     print(f"faithful preset (mipnerf 8x256, 2 x 128 samples) on {scene.name}, device {dev}, torch threads "
           f"{torch.get_num_threads()}")
     print(f"{'batch':>6} {'s/step':>8} {'train rays/s':>13} {'render rays/s':>14} {'90k steps (h)':>14} {'60k steps (h)':>14}")

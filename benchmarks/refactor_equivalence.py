@@ -57,7 +57,7 @@ def make_trainer(scene, overrides: dict, steps: int):
     """The one place that knows how to build a trainer (update it when the API changes)."""
     from nerf.trainer import TrainConfig, Trainer
 
-    config = TrainConfig.from_json({**TrainConfig(steps=steps, threads=1, seed=0).to_json(), **overrides})
+    config = TrainConfig.from_json({**TrainConfig.from_flat(steps=steps, threads=1, seed=0).to_json(), **overrides})
     return Trainer.create(scene, config)
 
 

@@ -89,7 +89,7 @@ def run_field(scene, arm: str, minutes: float, threads: int, overrides: dict, se
 
     torch.set_num_threads(threads)
     cfg = {**ARMS[arm], **overrides}
-    config = TrainConfig.from_json({**TrainConfig(minutes=minutes, threads=threads).to_json(), **cfg})
+    config = TrainConfig.from_json({**TrainConfig.from_flat(minutes=minutes, threads=threads).to_json(), **cfg})
     trainer = Trainer.create(scene, config)
     budget, t_train, early = 60.0 * minutes, 0.0, None
     while t_train < budget:

@@ -74,7 +74,7 @@ def headless(scene: Path, threads: int | None) -> dict:
         if threads:
             torch.set_num_threads(threads)
         threads = torch.get_num_threads()
-    trainer = Trainer.create(load_scene(scene), TrainConfig(minutes=WINDOW_S / 60.0, threads=threads))
+    trainer = Trainer.create(load_scene(scene), TrainConfig.from_flat(minutes=WINDOW_S / 60.0, threads=threads))
     samples, at60 = [], [None]
     t0 = time.monotonic()
 

@@ -10,25 +10,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-DEPTH_WEIGHTS = {
-    "dtu": (0.2, 1.0),
-    "llff": (0.5, 0.01),
-    "nvs_kinect": (0.5, 0.1),
-    "nvs_zed2": (0.5, 0.1),
-    "nvs_iphone": (0.5, 0.1),
-    "custom": (0.5, 0.1),
-}
-"""(lambda, c) of the original per data set; our own sensor captures use the NVS-RGBD sensor values."""
-
 
 @dataclass(frozen=True)
 class LossConfig:
     """Weights and margins of the total loss L = L_rgb_fine + coarse_weight * L_rgb_coarse + rank_weight * L_depth."""
 
     rank_weight: float = 0.5
-    """lambda: weight of L_depth = L_rank + cont_weight * L_cont (0.2 DTU, 0.5 LLFF / NVS-RGBD)."""
+    """lambda: weight of L_depth = L_rank + cont_weight * L_cont (per data set: nerf.profiles)."""
     cont_weight: float = 0.1
-    """c: weight of the continuity term inside L_depth (1.0 DTU, 0.01 LLFF, 0.1 NVS-RGBD sensors)."""
+    """c: weight of the continuity term inside L_depth (per data set: nerf.profiles)."""
     rank_margin: float = 1e-4
     """m1 of the ranking hinge max(d_near - d_far + m1, 0)."""
     cont_margin: float = 1e-4

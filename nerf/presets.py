@@ -1,22 +1,19 @@
 """The ``faithful`` preset: the SparseNeRF authors' configuration for each data set.
 
 Values are those of sparsenerf.md, checked against the authors' gin files (configs/llff3.gin,
-dtu3.gin, nvs_rgbd_*.gin) and RegNeRF's Config defaults they build on (batch 512 rays).
+dtu3.gin, nvs_rgbd_*.gin) and RegNeRF's Config defaults they build on (batch 512 rays); the per-data-set
+ones live in ``nerf.profiles.PROFILES`` with every other data-set setting.
 ``faithful_config(scene)`` returns a ``FaithfulPreset``; ``apply(config)`` turns a TrainConfig into
 the faithful one (field "mipnerf", the original schedule, weights and window).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import re
 from dataclasses import dataclass
 
+from nerf.profiles import profile_for
 from nerf.scene import Scene
-
-_DTU_SMALL_WINDOW = {34, 38, 82}
-_LLFF_WINDOWS = {"leaves": (180, 180), "horns": (60, 60), "room": None, "fortress": None}
 
 
 @dataclass(frozen=True)
@@ -106,35 +103,28 @@ class FaithfulPreset:
     def apply(self, config):  # config: nerf.train_config.TrainConfig -> TrainConfig
         """A copy of ``config`` with this preset's settings (field "mipnerf"; the authors' step count unless
         the config already has a step or time budget). Applying it twice changes nothing."""
-        explicit_budget = config.minutes is not None or config.steps is not None
-        steps = config.steps if explicit_budget else self.steps
-        return dataclasses.replace(
-            config, field="mipnerf", preset="faithful", steps=steps, batch_rays=self.batch_rays,
-            lr=self.lr, lr_final_ratio=self.lr_final_ratio, lr_warmup_steps=self.lr_warmup_steps,
-            lr_warmup_start=self.lr_warmup_start, grad_clip_value=self.grad_clip_value,
-            grad_clip_norm=self.grad_clip_norm, rank_weight=self.rank_weight, cont_weight=self.cont_weight,
-            coarse_weight=self.coarse_weight, ranking_window=self.ranking_window,
+        explicit_budget = config.budget.minutes is not None or config.budget.steps is not None
+        return config.replace(
+            field="mipnerf", preset="faithful", steps=config.budget.steps if explicit_budget else self.steps,
+            batch_rays=self.batch_rays, lr=self.lr, lr_final_ratio=self.lr_final_ratio,
+            lr_warmup_steps=self.lr_warmup_steps, lr_warmup_start=self.lr_warmup_start,
+            grad_clip_value=self.grad_clip_value, grad_clip_norm=self.grad_clip_norm, rank_weight=self.rank_weight,
+            cont_weight=self.cont_weight, coarse_weight=self.coarse_weight, ranking_window=self.ranking_window,
         )
 
 
 def faithful_config(scene: Scene) -> FaithfulPreset:
-    """The authors' configuration for ``scene`` (by Scene.dataset; our own captures use the sensor values)."""
-    whole = (scene.height, scene.width)
-    if scene.dataset == "dtu":
-        m = re.search(r"scan(\d+)", scene.name)
-        window = (100, 100) if m and int(m.group(1)) in _DTU_SMALL_WINDOW else whole
-        return FaithfulPreset(
-            "dtu", 256, 90_000, 0.2, 1.0, window, 4, "cone", near_far=NearFarAnneal(256, 0.5, 0.5),
-            depth_tv=DepthTV(), notes=_TV_NOTE)
-    if scene.dataset == "llff":
-        window = _LLFF_WINDOWS.get(scene.name.lower(), (30, 30)) or whole
-        return FaithfulPreset("llff", 512, 90_000, 0.5, 0.01, window, 8, "cylinder",
-                              near_far=NearFarAnneal(512, 1e-4, 1.0))
-    sensors = {"nvs_kinect": ((5, 5), 2), "nvs_zed2": ((30, 30), 2), "nvs_iphone": ((30, 30), 8)}
-    window, downscale = sensors.get(scene.dataset, (scene.ranking_window, 1))
-    notes = () if scene.dataset in sensors else (
-        "custom scene: NVS-RGBD sensor weights (lambda 0.5, c 0.1), the scene's own ranking window",)
-    return FaithfulPreset(scene.dataset, 512, 60_000, 0.5, 0.1, window, downscale, "cylinder", notes=notes)
+    """The authors' configuration for ``scene`` (by Scene.dataset, ``nerf.profiles``; our own captures use the
+    NVS-RGBD sensor values and their own ranking window)."""
+    prof = profile_for(scene.dataset)
+    window = prof.window_for(scene.name, (scene.height, scene.width)) or tuple(scene.ranking_window)
+    notes = _TV_NOTE if prof.depth_tv else ()
+    if prof.dataset == "custom":
+        notes = ("custom scene: NVS-RGBD sensor weights (lambda 0.5, c 0.1), the scene's own ranking window",)
+    return FaithfulPreset(
+        scene.dataset, prof.faithful_batch_rays, prof.faithful_steps, prof.rank_weight, prof.cont_weight, window,
+        prof.downscale, prof.ray_shape, near_far=NearFarAnneal(*prof.near_far_anneal),
+        depth_tv=DepthTV() if prof.depth_tv else None, notes=notes)
 
 
 def mipnerf_config(scene: Scene):  # -> nerf.fields.mipnerf.MipNeRFConfig

@@ -13,8 +13,9 @@ The parts are small and apart: the learning-rate schedule (``nerf.lr_schedule``)
 term (``nerf.smoothness``), Adam over the field's groups (``nerf.optim``), metric depth
 (``nerf.metric_depth``), whole-image rendering and held-out PSNR (``nerf.inference``).
 
-Field plug-ins: ``config.field`` names a field of ``nerf.fields.factory.build_field``; a ``config.preset`` is
-applied by ``nerf.presets.apply_preset(name, scene, config) -> TrainConfig`` (imported lazily).
+Field plug-ins: ``config.field`` names a field of ``nerf.fields.factory.build_field``. The config is resolved
+for the scene first (``nerf.profiles.resolve``: the preset applied, the data set's weights filled in), so
+run.json and every part below hold final values: the constructor takes resolved configs only.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from devices.errors import InputError
 from nerf import inference
 from nerf import run_dir as rd
 from nerf.fields.factory import build_field
-from nerf.losses import DEPTH_WEIGHTS, LossConfig, LossTerms, QuadIndices, psnr, sparsenerf_loss
+from nerf.losses import LossConfig, LossTerms, QuadIndices, psnr, sparsenerf_loss
 from nerf.lr_schedule import LRSchedule, budget_progress
 from nerf.metric_depth import metric_depth_loss, seed_from_metric_depth
 from nerf.optim import FieldOptimizer
 from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
+from nerf.profiles import check_resolved, resolve
 from nerf.scene import Scene
 from nerf.scene_rays import SceneRays
 from nerf.smoothness import SmoothnessConfig, SmoothnessTerm
@@ -44,10 +46,6 @@ from nerf.train_loop import LoopControl, LoopSettings
 from nerf.types import Camera, RenderResult, StepStats
 
 __all__ = ["StepStats", "TrainConfig", "Trainer", "resolve_device"]
-
-SMOOTH_WEIGHTS = {"dtu": 0.1}
-"""Weight of the depth-smoothness term per data set (SparseNeRF keeps RegNeRF's term on DTU only)."""
-
 
 def resolve_device(name: str) -> torch.device:
     """"auto" -> CUDA when available, else CPU; anything else is passed to torch.device."""
@@ -62,9 +60,9 @@ class Trainer:
     without a run folder)."""
 
     def __init__(self, scene: Scene, config: TrainConfig):
-        """Build the parts for training ``scene`` with ``config`` (its preset already applied). Writes nothing;
-        use ``Trainer.create`` or ``Trainer.from_run_dir``."""
-        self.scene, self.config = scene, config
+        """Build the parts for training ``scene`` with ``config`` (resolved for it: ``nerf.profiles.resolve``).
+        Writes nothing; use ``Trainer.create`` or ``Trainer.from_run_dir``."""
+        self.scene, self.config = scene, check_resolved(config)
         self.device = resolve_device(config.device)
         if config.threads and self.device.type == "cpu":
             apply_threads(config.threads)
@@ -77,47 +75,46 @@ class Trainer:
         self.rays = SceneRays(scene, self.device)
         self.images = torch.as_tensor(scene.images, device=self.device)  # [N, H, W, 3]
         self.metric_depths = seed_from_metric_depth(self.field, scene, self.images, self.device)
-        self.use_prior = bool(config.depth_prior and scene.depths is not None)
-        lam, c = DEPTH_WEIGHTS.get(scene.dataset, DEPTH_WEIGHTS["custom"])
+        losses, sampling, optim, report = config.losses, config.sampler, config.optim, config.reporting
+        self.use_prior = bool(losses.depth_prior and scene.depths is not None)
         self.loss_config = LossConfig(
-            rank_weight=lam if config.rank_weight is None else config.rank_weight,
-            cont_weight=c if config.cont_weight is None else config.cont_weight,
-            rank_margin=config.rank_margin, cont_margin=config.cont_margin, coarse_weight=config.coarse_weight,
+            rank_weight=losses.rank_weight, cont_weight=losses.cont_weight, rank_margin=losses.rank_margin,
+            cont_margin=losses.cont_margin, coarse_weight=losses.coarse_weight,
         )
-        smooth_weight = config.smooth_weight if config.smooth_weight is not None else SMOOTH_WEIGHTS.get(scene.dataset, 0.0)
         self.smoothness = SmoothnessTerm(scene, SmoothnessConfig(
-            smooth_weight, config.smooth_patches, config.smooth_patch_size, config.smooth_max_angle_deg), seed=config.seed + 1)
-        window = config.ranking_window or scene.ranking_window
+            losses.smooth_weight, losses.smooth_patches, losses.smooth_patch_size, losses.smooth_max_angle_deg),
+            seed=config.seed + 1)
+        pair_config = PairSamplerConfig(
+            window=tuple(sampling.ranking_window), min_valid=sampling.min_valid, neighbour_size=sampling.neighbour_size,
+            neighbour_fraction=sampling.neighbour_fraction, max_redraws=sampling.max_redraws)
         try:
             self.sampler = PairSampler(
                 scene.depths if self.use_prior else None, scene.depth_kind, scene.train_ids,
-                PairSamplerConfig(window=tuple(window)), image_size=(scene.height, scene.width), seed=config.seed,
+                pair_config, image_size=(scene.height, scene.width), seed=config.seed,
             )
         except ValueError as exc:
             where = (scene.extra.get("load_args") or {}).get("path", scene.name)
             raise InputError(where, f"{exc} (train without the prior: --no-depth-prior)") from None
         self.step_count = self.skipped_steps = 0
-        self.schedule = LRSchedule(config.lr_final_ratio, config.lr_warmup_steps, config.lr_warmup_start)
-        self.optimizer = FieldOptimizer(self.field, config.lr, config.lr_scale, 1e-15 if config.field == "fast" else 1e-8,
-                                        config.grad_clip_value, config.grad_clip_norm)
+        self.schedule = LRSchedule(optim.lr_final_ratio, optim.lr_warmup_steps, optim.lr_warmup_start)
+        self.optimizer = FieldOptimizer(self.field, optim.lr, optim.lr_scale, 1e-15 if config.field == "fast" else 1e-8,
+                                        optim.grad_clip_value, optim.grad_clip_norm)
         preview = self.view_camera((scene.test_ids or scene.train_ids)[0])
         self.control = LoopControl(self, LoopSettings(
-            snapshot_interval_s=config.snapshot_interval_s, eval_every_s=config.eval_every_s,
-            preview_every_s=config.preview_every_s, checkpoint_every_s=config.checkpoint_every_s,
-            preview_camera=preview.scaled(config.preview_width / preview.width)))
+            snapshot_interval_s=report.snapshot_interval_s, eval_every_s=report.eval_every_s,
+            preview_every_s=report.preview_every_s, checkpoint_every_s=report.checkpoint_every_s,
+            preview_camera=preview.scaled(report.preview_width / preview.width)))
         self.run_dir: Path | None = None
         self.run_id: str | None = None
 
     # ------------------------------------------------------------------------------ building
     @classmethod
     def create(cls, scene: Scene, config: TrainConfig, run_dir: Path | None = None) -> Trainer:
-        """A new run of ``scene`` with ``config`` (its preset applied here). With ``run_dir``, the folder is
-        started as an explicit step once the trainer is built: whatever ran there before (checkpoint, curves)
-        goes, then run.json with the final config and a new run id is written."""
-        if config.preset:
-            from nerf.presets import apply_preset
-
-            config = apply_preset(config.preset, scene, config)
+        """A new run of ``scene`` with ``config`` (resolved here: its preset applied, the data set's settings
+        filled in, ``nerf.profiles.resolve``). With ``run_dir``, the folder is started as an explicit step once the
+        trainer is built: whatever ran there before (checkpoint, curves) goes, then run.json with the resolved
+        config and a new run id is written."""
+        config = resolve(config, scene)
         trainer = cls(scene, config)
         if run_dir is not None:
             run_dir = Path(run_dir)
@@ -141,7 +138,9 @@ class Trainer:
 
             scene = load_scene(source.path, split=source.split, downscale=source.downscale)
         config.preset = None  # already applied when the run started: run.json holds the final config
-        trainer = cls(scene, config)
+        # A run.json from before resolved configs (flat, nulls for the data set's settings) is resolved now with
+        # nerf.profiles, which gives the values that run trained with; a newer one is already resolved.
+        trainer = cls(scene, resolve(config, scene))
         trainer.load_state_dict(rd.load_checkpoint(run_dir, trainer.device, run_id))
         trainer.run_dir, trainer.run_id = run_dir, run_id
         records = rd.read_metrics(run_dir)
@@ -154,14 +153,14 @@ class Trainer:
     # ------------------------------------------------------------------------------ budget
     @property
     def max_steps(self) -> int | None:
-        c = self.config
+        c = self.config.budget
         if c.steps is not None:
             return c.steps
         return None if c.minutes is not None else c.default_steps
 
     @property
     def budget_s(self) -> float | None:
-        return None if self.config.minutes is None else 60.0 * self.config.minutes
+        return None if self.config.budget.minutes is None else 60.0 * self.config.budget.minutes
 
     # ------------------------------------------------------------------------------ optimisation
     def step(self) -> StepStats:
@@ -172,7 +171,7 @@ class Trainer:
         self.optimizer.refresh()  # the field may have replaced its parameters (coarse to fine)
         progress = budget_progress(self.step_count, self.control.elapsed_s, self.max_steps, self.budget_s)
         self.optimizer.set_lr(self.schedule.factor(progress, self.step_count))
-        b = self.config.batch_rays
+        b = self.config.sampler.batch_rays
         batch = self.sampler.ranking(b) if self.use_prior else self.sampler.uniform(b)
         terms = self._loss_terms(batch)
         self.optimizer.zero_grad()
@@ -213,12 +212,12 @@ class Trainer:
 
     def render(self, camera: Camera, chunk: int | None = None) -> RenderResult:
         """Render ``camera`` (any size) synchronously, without gradients; the field's mode is kept."""
-        return inference.render_image(self.field, self.rays, camera, chunk or self.config.render_chunk, self.step_count)
+        return inference.render_image(self.field, self.rays, camera, chunk or self.config.reporting.render_chunk, self.step_count)
 
     def heldout_psnr(self, view: int | None = None, rays: int | None = None) -> float | None:
         """PSNR on a fixed random subsample of a held-out view (the first test view), or None without one;
         the field's mode is kept."""
-        return inference.heldout_psnr(self.field, self.rays, self.images, view, rays or self.config.eval_rays)
+        return inference.heldout_psnr(self.field, self.rays, self.images, view, rays or self.config.reporting.eval_rays)
 
     # ------------------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:

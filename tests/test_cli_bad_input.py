@@ -350,7 +350,7 @@ def test_resume_with_a_new_budget_extends_a_finished_run(tmp_path, good_scene, t
     assert main(["train", str(good_scene), "--out", str(run), "--resume", "--steps", "4"]) == 0
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps[-1] == 4 and steps == sorted(steps) and steps[0] <= 2  # the first two steps' curves are kept
-    assert json.loads((run / "run.json").read_text())["config"]["steps"] == 4  # a later --resume keeps the budget
+    assert json.loads((run / "run.json").read_text())["config"]["budget"]["steps"] == 4  # a later --resume keeps the budget
     assert main(["train", str(good_scene), "--out", str(run), "--resume"]) == 0  # nothing left to do
     assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
 

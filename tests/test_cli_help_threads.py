@@ -27,7 +27,7 @@ def test_help_has_no_none_metavars_and_no_contradictions(capsys):
 
 def test_train_help_gives_one_default_per_option_and_the_split_choices(capsys):
     text = help_text(capsys, "train")
-    steps = text.split("--steps", 1)[1].split("--no-depth-prior", 1)[0]
+    steps = text.split("--steps INT", 1)[1].split("--minutes", 1)[0]
     assert steps.count("default") == 1
     split = text.split("--split", 1)[1].split("--downscale", 1)[0]
     assert "{3view,6view,9view,all,Nview}" in split

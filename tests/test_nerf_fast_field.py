@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from nerf.fields.fast import FastField, FastFieldConfig, _frame_around
@@ -30,9 +31,12 @@ class TestTrilinear:
         torch.testing.assert_close(trilinear(grid, pts)[:, 0], torch.tensor([0.0, 7.0, 3.5, 4.5], dtype=torch.float64))
 
 
+RESOLVED = {"tv_color": 1e-3, "distortion": 0.01}
+"""The "custom" profile's values (nerf.profiles), which these tests' fields used before configs were resolved."""
+
 def _field(**kw) -> FastField:
     kw.setdefault("depth_mode", "normalised")  # the reference below computes the original's expected depth
-    for name, value in (("background", "black"), ("tv_density", 0.0), ("tv_color", 0.0)):
+    for name, value in (("background", "black"), ("tv_density", 0.0), ("tv_color", 0.0), ("distortion", 0.01)):
         kw.setdefault(name, value)
     cfg = FastFieldConfig(resolution_schedule=((0, 12),), **kw)
     torch.manual_seed(0)
@@ -115,7 +119,7 @@ class TestDepthModes:
 
 class TestCoarseToFine:
     def test_upsampling_keeps_a_linear_field(self):
-        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)))
+        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)), **RESOLVED)
         field = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
         with torch.no_grad():
             x = torch.linspace(-1, 1, 5)
@@ -128,7 +132,7 @@ class TestCoarseToFine:
         torch.testing.assert_close(trilinear(field.density, pts), before, atol=1e-5, rtol=0)
 
     def test_load_state_dict_resizes_the_grids(self):
-        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)))
+        cfg = FastFieldConfig(resolution_schedule=((0, 5), (10, 9)), **RESOLVED)
         trained = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
         trained.before_step(10)
         fresh = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]))
@@ -148,7 +152,7 @@ class TestEnvironmentMapFrame:
 
     def test_looking_up_reads_the_top_row_of_the_map(self):
         up = torch.tensor([0.0, -1.0, 0.0])  # an OpenCV-style world: y points down
-        cfg = FastFieldConfig(resolution_schedule=((0, 4),), envmap_size=(4, 8), envmap_up="cameras")
+        cfg = FastFieldConfig(resolution_schedule=((0, 4),), envmap_size=(4, 8), envmap_up="cameras", **RESOLVED)
         field = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]), up=up)
         with torch.no_grad():
             field.envmap.zero_()
@@ -172,14 +176,7 @@ def test_scene_up_is_the_cameras_mean_image_up():
 
 
 
-def test_settings_left_at_none_come_from_the_data_set():
-    from nerf.fields.fast import DATASET_DEFAULTS, resolve_for_dataset
-
-    dtu = resolve_for_dataset(FastFieldConfig(), "dtu")
-    assert (dtu.tv_color, dtu.distortion) == (DATASET_DEFAULTS["dtu"]["tv_color"], DATASET_DEFAULTS["dtu"]["distortion"])
-    room = resolve_for_dataset(FastFieldConfig(), "custom")
-    assert (room.tv_color, room.distortion) == (DATASET_DEFAULTS["default"]["tv_color"], DATASET_DEFAULTS["default"]["distortion"])
-    assert room.tv_color != dtu.tv_color
-    assert resolve_for_dataset(FastFieldConfig(tv_color=0.5), "dtu").tv_color == 0.5  # an explicit value wins
-    field = FastField(FastFieldConfig(), torch.tensor([[-1.0] * 3, [1.0] * 3]), dataset="dtu")
-    assert field.config.tv_color == DATASET_DEFAULTS["dtu"]["tv_color"]
+def test_an_unresolved_config_is_refused():
+    """tv_color / distortion left at None are the data set's: the field takes only resolved configs."""
+    with pytest.raises(ValueError, match="resolve"):
+        FastField(FastFieldConfig(), torch.tensor([[-1.0] * 3, [1.0] * 3]))

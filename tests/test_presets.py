@@ -45,12 +45,13 @@ class TestFaithfulConfig:
 
     def test_apply_to_train_config(self):
         cfg = faithful_config(_scene("fern", "llff")).apply(TrainConfig())
-        assert cfg.field == "mipnerf" and cfg.preset == "faithful" and cfg.steps == 90_000
-        assert cfg.lr == 2e-3 and cfg.lr * cfg.lr_final_ratio == pytest.approx(2e-5)
-        assert cfg.lr_warmup_steps == 512 and cfg.grad_clip_value == 0.1 and cfg.grad_clip_norm == 0.1
-        timed = faithful_config(_scene("fern", "llff")).apply(TrainConfig(minutes=5.0))
-        assert timed.steps is None and timed.minutes == 5.0
-        assert apply_preset("faithful", _scene("fern", "llff"), TrainConfig(steps=7)).steps == 7
+        assert cfg.field == "mipnerf" and cfg.preset == "faithful" and cfg.budget.steps == 90_000
+        o = cfg.optim
+        assert o.lr == 2e-3 and o.lr * o.lr_final_ratio == pytest.approx(2e-5)
+        assert o.lr_warmup_steps == 512 and o.grad_clip_value == 0.1 and o.grad_clip_norm == 0.1
+        timed = faithful_config(_scene("fern", "llff")).apply(TrainConfig.from_flat(minutes=5.0))
+        assert timed.budget.steps is None and timed.budget.minutes == 5.0
+        assert apply_preset("faithful", _scene("fern", "llff"), TrainConfig.from_flat(steps=7)).budget.steps == 7
         assert apply_preset("faithful", _scene("fern", "llff"), cfg) == cfg  # idempotent (resume re-applies)
         with pytest.raises(ValueError, match="unknown preset"):
             apply_preset("fastest", _scene("fern", "llff"), TrainConfig())

@@ -115,7 +115,7 @@ class TestSamplerAndRenderer:
 
 def test_sensor_field_has_the_geometry_from_the_first_step_and_resumes(tmp_path):
     scene = load_scene(plane_scene(tmp_path / "s"))
-    cfg = TrainConfig(field="sensor", steps=6, batch_rays=64, threads=1)
+    cfg = TrainConfig.from_flat(field="sensor", steps=6, batch_rays=64, threads=1)
     cfg.sensor = type(cfg.sensor)(density_resolution=24, plane_schedule=((0, 8), (3, 16)), components=2, hidden=8)
     trainer = Trainer.create(scene, cfg, run_dir=tmp_path / "run")
     first = trainer.render(trainer.view_camera(scene.test_ids[0]))

@@ -47,7 +47,7 @@ def tiny(**kw) -> TrainConfig:
                   checkpoint_every_s=1e9, eval_rays=256, fast=FastFieldConfig(resolution_schedule=((0, 16),),
                                                                                 max_samples=16))
     values.update(kw)
-    return TrainConfig(**values)
+    return TrainConfig.from_flat(**values)
 
 
 def clocked(trainer: Trainer, step_s: float) -> FakeClock:

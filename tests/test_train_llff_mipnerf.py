@@ -37,7 +37,7 @@ def _finite_steps(trainer: Trainer, n: int) -> list[dict[str, float]]:
 def test_fast_field_on_nvs_kinect_with_depth_prior(kinect_root):
     torch.manual_seed(0)
     scene = load_llff(kinect_root, factor=2)
-    trainer = Trainer.create(scene, TrainConfig(steps=4, batch_rays=256, device="cpu"))
+    trainer = Trainer.create(scene, TrainConfig.from_flat(steps=4, batch_rays=256, device="cpu"))
     assert trainer.use_prior
     losses = _finite_steps(trainer, 4)
     assert "rank" in losses[-1] and "cont" in losses[-1]
@@ -49,7 +49,7 @@ def test_fast_field_on_nvs_kinect_with_depth_prior(kinect_root):
 
 def test_fast_field_on_llff_protocol_without_depth(tmp_path):
     build_sample(shared_path("dtu_scan24"), tmp_path / "fern", sensor="llff", train_names=False)
-    trainer = Trainer.create(load_llff(tmp_path / "fern", factor=2), TrainConfig(steps=2, batch_rays=256, device="cpu"))
+    trainer = Trainer.create(load_llff(tmp_path / "fern", factor=2), TrainConfig.from_flat(steps=2, batch_rays=256, device="cpu"))
     assert not trainer.use_prior
     losses = _finite_steps(trainer, 2)
     assert "rank" not in losses[-1]
@@ -58,7 +58,7 @@ def test_fast_field_on_llff_protocol_without_depth(tmp_path):
 def test_mipnerf_field_trains_with_depth_prior(kinect_root):
     torch.manual_seed(0)
     scene = load_llff(kinect_root, factor=2)
-    trainer = Trainer.create(scene, TrainConfig(field="mipnerf", steps=2, batch_rays=32, device="cpu"))
+    trainer = Trainer.create(scene, TrainConfig.from_flat(field="mipnerf", steps=2, batch_rays=32, device="cpu"))
     before = [p.detach().clone() for p in trainer.field.parameters()]
     losses = _finite_steps(trainer, 2)
     assert "rank" in losses[-1] and "rgb_coarse" in losses[-1]
@@ -66,15 +66,17 @@ def test_mipnerf_field_trains_with_depth_prior(kinect_root):
 
 
 def test_faithful_preset_through_the_trainer(kinect_root):
-    trainer = Trainer.create(load_llff(kinect_root, factor=2), TrainConfig(preset="faithful", device="cpu"))
+    trainer = Trainer.create(load_llff(kinect_root, factor=2), TrainConfig.from_flat(preset="faithful", device="cpu"))
     cfg = trainer.config
-    assert (cfg.field, cfg.batch_rays, cfg.steps, cfg.rank_weight, cfg.cont_weight) == ("mipnerf", 512, 60_000, 0.5, 0.1)
-    assert tuple(cfg.ranking_window) == (5, 5) and cfg.grad_clip_value == 0.1 and cfg.lr_warmup_steps == 512
+    assert (cfg.field, cfg.sampler.batch_rays, cfg.budget.steps) == ("mipnerf", 512, 60_000)
+    assert (cfg.losses.rank_weight, cfg.losses.cont_weight) == (0.5, 0.1)
+    assert tuple(cfg.sampler.ranking_window) == (5, 5) and cfg.optim.grad_clip_value == 0.1
+    assert cfg.optim.lr_warmup_steps == 512
 
 
 def test_eval_and_render_commands_on_a_trained_run(kinect_root, tmp_path):
     scene = load_scene(kinect_root, downscale=2)
-    trainer = Trainer.create(scene, TrainConfig(steps=3, batch_rays=256, device="cpu"), tmp_path / "run")
+    trainer = Trainer.create(scene, TrainConfig.from_flat(steps=3, batch_rays=256, device="cpu"), tmp_path / "run")
     _finite_steps(trainer, 3)
     trainer.save_checkpoint()
     assert main(["eval", str(tmp_path / "run"), "--json", str(tmp_path / "eval.json")]) == 0

@@ -21,6 +21,7 @@ from nerf import inference
 from nerf.fields.fast import FastFieldConfig
 from nerf.loaders import load_scene
 from nerf.lr_schedule import LRSchedule, budget_progress
+from nerf.profiles import resolve
 from nerf.run_dir import CHECKPOINT, METRICS, RUN_JSON
 from nerf.run_state import RunState
 from nerf.smoothness import SmoothnessConfig, SmoothnessTerm, scene_centre
@@ -46,15 +47,15 @@ def files_in(folder: Path) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------------------------- building
 def test_constructor_writes_nothing_and_create_starts_the_folder(scene, tmp_path):
     run = tmp_path / "run"
-    Trainer.create(scene, TrainConfig(steps=2, **TINY), run).control.run()
+    Trainer.create(scene, TrainConfig.from_flat(steps=2, **TINY), run).control.run()
     before = files_in(run)
     assert {RUN_JSON, str(CHECKPOINT), METRICS} <= set(before)
 
-    plain = Trainer(scene, TrainConfig(steps=2, **TINY))
+    plain = Trainer(scene, resolve(TrainConfig.from_flat(steps=2, **TINY), scene))
     plain.step()
     assert plain.run_dir is None and plain.run_id is None and files_in(run) == before
 
-    new = Trainer.create(scene, TrainConfig(steps=3, **TINY), run)  # a new run in the same folder
+    new = Trainer.create(scene, TrainConfig.from_flat(steps=3, **TINY), run)  # a new run in the same folder
     after = files_in(run)
     assert set(after) == {RUN_JSON}, "the old checkpoint and curves go before run.json is written"
     assert new.run_dir == run and new.run_id is not None and new.run_id in after[RUN_JSON].decode()
@@ -62,7 +63,7 @@ def test_constructor_writes_nothing_and_create_starts_the_folder(scene, tmp_path
 
 def test_from_run_dir_continues_without_rewriting_the_folder(scene, tmp_path):
     run = tmp_path / "run"
-    trainer = Trainer.create(scene, TrainConfig(steps=3, **TINY), run)
+    trainer = Trainer.create(scene, TrainConfig.from_flat(steps=3, **TINY), run)
     trainer.control.run()
     before = files_in(run)
     loaded = Trainer.from_run_dir(run)
@@ -84,7 +85,7 @@ def test_train_loop_does_not_import_the_trainer():
 
 
 def test_trainer_conforms_to_the_loop_protocol(scene):
-    trainer = Trainer(scene, TrainConfig(steps=1, **TINY))
+    trainer = Trainer(scene, resolve(TrainConfig.from_flat(steps=1, **TINY), scene))
     target: LoopTarget = trainer  # noqa: F841 - a static check as much as a runtime one
     for name in ("step_count", "skipped_steps", "max_steps", "budget_s", "run_dir", "step", "render",
                  "heldout_psnr", "save_checkpoint"):
@@ -150,7 +151,7 @@ def test_smoothness_term_on_its_own(scene):
 # ---------------------------------------------------------------------------------------------- evaluation
 @pytest.mark.parametrize("training", [True, False])
 def test_rendering_and_evaluation_keep_the_field_mode(scene, training):
-    trainer = Trainer(scene, TrainConfig(steps=1, **TINY))
+    trainer = Trainer(scene, resolve(TrainConfig.from_flat(steps=1, **TINY), scene))
     trainer.field.train(training)
     assert trainer.heldout_psnr() is not None and trainer.field.training is training
     result = trainer.render(trainer.view_camera(0).scaled(0.5))

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="sparsenerf",
         description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
         args=argv,
-        config=(tyro.conf.OmitArgPrefixes, tyro.conf.FlagCreatePairsOff,  # --overwrite, not --no-overwrite too
+        config=(tyro.conf.FlagCreatePairsOff,  # --overwrite, not --no-overwrite too
                 tyro.conf.DisallowNone),  # `--width INT`, not `--width {None}|INT`: leave an option out for None
     )
     try:

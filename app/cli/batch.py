@@ -81,9 +81,10 @@ class Batch:
         names = self.check_options()
         import_ray()  # says how to install Ray before minutes of scene loading
         scenes = [load_scene(path) for path in self.scenes]  # bad scenes fail here, one line each
-        config = TrainConfig(field=self.field, minutes=self.minutes, steps=self.steps, depth_prior=not self.no_depth_prior,
-                             batch_rays=self.batch_rays, seed=self.seed, threads=max(1, int(self.cpus_per_run)),
-                             device="auto" if self.gpus_per_run > 0 else "cpu")
+        config = TrainConfig.from_flat(
+            field=self.field, minutes=self.minutes, steps=self.steps, depth_prior=not self.no_depth_prior,
+            batch_rays=self.batch_rays, seed=self.seed, threads=max(1, int(self.cpus_per_run)),
+            device="auto" if self.gpus_per_run > 0 else "cpu")
         where = self.cluster or "a private Ray instance on this machine"
         if self.cluster:
             connect(self.cluster, self.token_file)

@@ -59,14 +59,17 @@ def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: i
                       video_width: int = 320, threads: int | None = None) -> int:
     """Virtual capture into OUT/scene, train the fast field into OUT/run, render OUT/demo.mp4."""
     from app.cli.capture import CaptureVirtual
+    from app.cli.config_options import options_from
     from app.cli.render import Render
     from app.cli.train import Train
+    from nerf.train_config import TrainConfig
 
     scene_dir, run_dir, video = out / "scene", out / "run", out / "demo.mp4"
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")
     CaptureVirtual(out=scene_dir, frames=frames, overwrite=True).run()
     print(f"[2/3] training the fast field for {minutes:g} min into {run_dir}")
-    status = Train(scene=scene_dir, out=run_dir, minutes=minutes, overwrite=True, threads=threads).run()
+    config = options_from(TrainConfig.from_flat(minutes=minutes, threads=threads))
+    status = Train(scene=scene_dir, out=run_dir, overwrite=True, config=config).run()
     if status:
         return status
     print(f"[3/3] rendering a {video_frames}-frame video through the training views into {video}")

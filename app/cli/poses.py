@@ -40,7 +40,7 @@ class Poses:
     ignore_existing: bool = False
     """Re-estimate the poses even when every frame has one (e.g. to check the estimate against an
     imported data set's ground truth, which stays in each frame's metadata)."""
-    config: PoseOptions = field(default_factory=PoseOptions)
+    config: Annotated[PoseOptions, tyro.conf.OmitArgPrefixes] = field(default_factory=PoseOptions)
     """Odometry, keyframe and loop-closure thresholds."""
     threads: Threads = None
     """CPU threads for any torch work."""

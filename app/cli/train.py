@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import tyro
 
-from app.cli.options import Threads
+from app.cli.config_options import TrainOptions, option_message, to_train_config
+from nerf.train_config import TrainConfig
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Train:
     SCENE may be a scene folder (transforms.json), a DTU scan (cameras.npz, IDR/MonoSDF form) or an
     LLFF / NVS-RGBD folder (poses_bounds.npy). The run folder gets run.json, checkpoints/latest.pt
     and metrics.jsonl; Ctrl-C stops cleanly and saves a checkpoint. Continue a run with --resume.
+    Every training setting is an option below; those left out take the data set's values
+    (nerf/profiles.py), which run.json then records.
 
     Examples: `sparsenerf train scenes/desk --out runs/desk --minutes 5` (the fast field on a CPU);
     `sparsenerf train dtu_scan24 --out runs/scan24 --field mipnerf --preset faithful` (for a GPU).
@@ -30,18 +34,6 @@ class Train:
     """Scene to train on (any supported layout)."""
     out: Path
     """Run folder to create (checkpoints, metrics, run.json)."""
-    field: Literal["fast", "sensor", "mipnerf"] = "fast"
-    """fast: dense grids, minutes on a CPU; sensor: depth-seeded grids + VM texture for scenes with metric depth;
-    mipnerf: the faithful original (hours, for a GPU)."""
-    preset: Literal["faithful"] | None = None
-    """faithful: the authors' settings for the scene's data set (with --field mipnerf)."""
-    minutes: Annotated[float | None, tyro.conf.arg(help_behavior_hint="(default: a step budget)")] = None
-    """Training time budget in minutes of wall-clock time (pauses excluded)."""
-    steps: Annotated[int | None, tyro.conf.arg(
-        help_behavior_hint="(default: 3000 when neither --minutes nor --steps is given)")] = None
-    """Step budget."""
-    no_depth_prior: bool = False
-    """Train without the depth-ranking prior (colour only)."""
     split: Annotated[str | None, tyro.conf.arg(
         metavar="{3view,6view,9view,all,Nview}",
         help_behavior_hint="(default: the scene's own: DTU 3view, LLFF / NVS-RGBD the authors', a scene folder its "
@@ -51,16 +43,8 @@ class Train:
     downscale: Annotated[int | None, tyro.conf.arg(
         help_behavior_hint="(default: 1; LLFF / NVS-RGBD: the authors')")] = None
     """Integer image downscale."""
-    batch_rays: int = 4096
-    """Rays per step."""
-    device: str = "auto"
-    """auto (CUDA when present), cpu or cuda."""
-    seed: int = 0
-    """Random seed."""
     resume: bool = False
     """Continue the run already in --out from its last checkpoint (--minutes / --steps set a new total budget)."""
-    threads: Threads = None
-    """CPU threads for torch (training and evaluation)."""
     overwrite: bool = False
     """Start a new run in --out even though it already holds one (its run.json, checkpoint and metrics are replaced)."""
     cluster: str | None = None
@@ -72,6 +56,21 @@ class Train:
     """GPUs the remote trainer asks for (with --cluster; 1 = a whole GPU)."""
     token_file: Path | None = None
     """File holding the Ray cluster's token (with --cluster; default $RAY_AUTH_TOKEN, ~/.ray/auth_token)."""
+    config: Annotated[TrainOptions, tyro.conf.arg(name="")] = dataclasses.field(  # type: ignore[valid-type]
+        default_factory=TrainOptions)
+    """The training settings (nerf.train_config.TrainConfig)."""
+
+    @property
+    def threads(self) -> int | None:
+        return self.config.threads
+
+    @property
+    def minutes(self) -> float | None:
+        return self.config.budget.minutes
+
+    @property
+    def steps(self) -> int | None:
+        return self.config.budget.steps
 
     def check_options(self) -> None:
         """InputError for option values that cannot work, before anything is loaded or written."""
@@ -80,9 +79,13 @@ class Train:
         if self.minutes is not None and self.steps is not None:
             raise InputError(None, "give either --minutes or --steps, not both")
         for name, value, low in (("--minutes", self.minutes, 0.0), ("--steps", self.steps, 0),
-                                 ("--batch-rays", self.batch_rays, 0), ("--downscale", self.downscale, 0)):
+                                 ("--batch-rays", self.config.sampler.batch_rays, 0), ("--downscale", self.downscale, 0)):
             if value is not None and value <= low:
                 raise InputError(None, f"{name} must be positive, got {value}")
+        try:
+            self.config.check()
+        except ValueError as exc:  # "losses.rank_weight must ..." -> "--rank-weight must ..."
+            raise InputError(None, option_message(str(exc))) from None
         if self.out.exists() and not self.out.is_dir():
             raise InputError(self.out, "is a file, not a run folder")
         started = (self.out / "run.json").exists() and (self.out / "checkpoints" / "latest.pt").exists()
@@ -90,15 +93,9 @@ class Train:
             raise InputError(self.out, "already holds a training run: continue it with --resume, "
                                        "replace it with --overwrite, or choose another --out")
 
-    def train_config(self):
-        """The nerf.train_config.TrainConfig of a new run from these options."""
-        from nerf.trainer import TrainConfig
-
-        return TrainConfig(
-            field=self.field, preset=self.preset, minutes=self.minutes, steps=self.steps,
-            depth_prior=not self.no_depth_prior, batch_rays=self.batch_rays, device=self.device, seed=self.seed,
-            threads=self.threads,
-        )
+    def train_config(self) -> TrainConfig:
+        """The nerf.train_config.TrainConfig of a new run from these options (a plain TrainConfig)."""
+        return to_train_config(self.config)
 
     def run(self) -> int:
         from nerf.loaders import load_scene
@@ -116,7 +113,7 @@ class Train:
             if self.minutes is not None or self.steps is not None:  # a new budget for the continued run
                 from nerf import run_dir as rd
 
-                trainer.config.minutes, trainer.config.steps = self.minutes, self.steps
+                trainer.config.budget.minutes, trainer.config.budget.steps = self.minutes, self.steps
                 # a later --resume keeps it
                 rd.write_run_json(self.out, rd.read_run_json(self.out)[0], trainer.config, trainer.run_id)
         else:

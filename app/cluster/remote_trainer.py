@@ -85,8 +85,8 @@ class RemoteTrainer:
 
         threads = max(1, int(target.num_cpus)) if target.num_gpus == 0 else config.threads
         # mirrored checkpoints are what a restart on another node continues from: keep them recent
-        every = min(config.checkpoint_every_s, REMOTE_CHECKPOINT_EVERY_S)
-        self = cls(scene, replace(config, threads=threads, checkpoint_every_s=every), run_dir, target)
+        every = min(config.reporting.checkpoint_every_s, REMOTE_CHECKPOINT_EVERY_S)
+        self = cls(scene, config.replace(threads=threads, checkpoint_every_s=every), run_dir, target)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         rd.write_metrics(self.run_dir, [])  # a new run: no curves of an older one
         self._spawn(None)
@@ -107,9 +107,10 @@ class RemoteTrainer:
         if source is None or not Path(source.path).exists():
             check_run_folder(run_dir)  # says which
         config.preset = None  # applied when the run started: run.json holds the final config
-        same_budget = (minutes is None and steps is None) or (minutes, steps) == (config.minutes, config.steps)
+        budget = config.budget
+        same_budget = (minutes is None and steps is None) or (minutes, steps) == (budget.minutes, budget.steps)
         if minutes is not None or steps is not None:
-            config.minutes, config.steps = minutes, steps
+            budget.minutes, budget.steps = minutes, steps
         scene = load_scene(source.path, split=source.split, downscale=source.downscale)
         self = cls(scene, config, run_dir, target)
         attached = read_attachment(run_dir)
@@ -178,7 +179,7 @@ class RemoteTrainer:
 
     @property
     def use_prior(self) -> bool:
-        return bool(self._config.depth_prior and self._scene.depths is not None)
+        return bool(self._config.losses.depth_prior and self._scene.depths is not None)
 
     @property
     def device(self) -> str:
@@ -215,12 +216,12 @@ class RemoteTrainer:
 
     @property
     def max_steps(self) -> int | None:
-        c = self._config
+        c = self._config.budget
         return c.steps if c.steps is not None else (None if c.minutes is not None else c.default_steps)
 
     @property
     def budget_s(self) -> float | None:
-        return None if self._config.minutes is None else 60.0 * self._config.minutes
+        return None if self._config.budget.minutes is None else 60.0 * self._config.budget.minutes
 
     def progress(self) -> float:
         snap = self.snapshot

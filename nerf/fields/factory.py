@@ -71,7 +71,7 @@ def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.Tra
 
         up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(scene_up(scene), dtype=torch.float32)
         aabb = torch.as_tensor(scene_aabb(scene), dtype=torch.float32)
-        return FastField(config.fast, aabb, up=up, dataset=scene.dataset)
+        return FastField(config.fast, aabb, up=up)
     if config.field == "sensor":
         from nerf.fields.sensor import SensorField
 

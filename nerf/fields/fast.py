@@ -16,108 +16,27 @@ as lying at ``far`` (``depth_mode``; the original's normalised expected depth is
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.fields.config import FastFieldConfig
 from nerf.fields.grid_ops import trilinear
 from nerf.losses import distortion_loss
 from nerf.rendering import accumulated_opacity, composite_rgb, expected_depth, volume_weights
 from nerf.sampling import stratified_edges
 
 
-@dataclass(frozen=True)
-class FastFieldConfig:
-    """Settings of the fast field."""
-
-    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
-    """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
-    color_ratio: float = 1.0
-    """Colour grid resolution as a fraction of the density grid's."""
-    color_channels: int = 3
-    """Channels of the colour grid: 3 = direct RGB (sigmoid, no MLP), more = features for the MLP."""
-    hidden: int = 64
-    """Width of the colour MLP (two hidden layers) when color_channels > 3."""
-    view_dependent: bool = False
-    """Feed the view direction to the colour MLP (diffuse colour overfits less with few views)."""
-    step_ratio: float = 1.0
-    """Sample spacing in density voxels: the samples per ray follow the resolution (coarse-to-fine)."""
-    max_samples: int = 192
-    """Upper bound on the stratified bins per ray."""
-    init_alpha: float = 1e-3
-    """Opacity of one sample interval at initialisation (sets the density activation's shift)."""
-    occupancy_alpha: float = 1e-5
-    """A cell is skipped when no density near it gives a sample interval more opacity than this."""
-    occupancy_every: int = 16
-    """Refresh the occupancy grid every this many steps."""
-    weight_threshold: float = 1e-5
-    """Colour is evaluated only at samples with a compositing weight above this."""
-    tv_density: float = 0.1
-    """Weight of the total-variation regulariser on the density grid."""
-    tv_color: float | None = None
-    """Weight of the total-variation regulariser on the colour grid; None: the data set's (``DATASET_DEFAULTS``:
-    DTU 0.03, else 1e-3). On DTU, whose held-out views look at sides no training view shaded, 1e-3 / 0.01 /
-    0.03 / 0.1 gave 13.34 / 13.82 / 13.99 / 13.60 dB after 2,000 steps; on the virtual room, whose held-out
-    views lie between the training views, 0.03 cost 0.6 dB (docs/fast_field.md)."""
-    distortion: float | None = None
-    """Weight of Mip-NeRF 360's distortion loss (concentrates each ray's weight; 0 = off); None: the data
-    set's (DTU 0.03, else 0.01). DTU, 0 / 0.01 / 0.03 / 0.1 / 0.3: 14.73 / 15.04 / 15.51 / 15.57 / 14.44 dB
-    held-out after 2,000 steps; the virtual room: 0.03 cost 0.3 dB against 0.01 (docs/fast_field.md)."""
-    depth_mode: str = "far_background"
-    """Depth the ranking prior (and the rendered depth) uses: "far_background" = sum(w t) + (1 - sum(w)) * far,
-    the transparent part of a ray counts as far, so faint fog cannot reorder it (+1 dB held-out on DTU);
-    "normalised" = the original's sum(w t) / sum(w), which the mipnerf field keeps. Only training uses this
-    setting: renders (preview, eval, video) always show the normalised depth."""
-    tv_fraction: float = 1.0
-    """Fraction of voxels (a random block) the TV terms see per step."""
-    lr_density: float = 0.3
-    """Adam learning rate of the density grid."""
-    lr_color: float = 0.1
-    """Adam learning rate of the colour-feature grid."""
-    lr_mlp: float = 0.05
-    """Adam learning rate of the colour MLP and the background colour."""
-    min_views: int = 2
-    """Density only where at least this many training views see (``restrict_to_views``; 1 = any view)."""
-    view_mask_resolution: int = 64
-    """Cells per side of the view-count mask."""
-    envmap_size: tuple[int, int] = (4, 8)
-    """(latitude, longitude) cells of the environment-map background."""
-    envmap_up: str = "cameras"
-    """Which axis the environment map's latitude is measured from: "cameras" (the training cameras' mean
-    up direction, ``factory.scene_up``: floor below, backdrop above, from any side) or "world_z". On DTU
-    (world up ~40 degrees off z) "cameras" gave +0.7 dB held-out (docs/fast_field.md)."""
-    background: str = "envmap"
-    """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
-    (one RGB), "black" or "white"."""
-
-
-DATASET_DEFAULTS: dict[str, dict[str, float]] = {
-    "dtu": {"tv_color": 0.03, "distortion": 0.03},
-    "default": {"tv_color": 1e-3, "distortion": 0.01},
-}
-"""Values of the settings left at None, by ``Scene.dataset`` (like the original's per-data-set weights).
-DTU's held-out views see sides of the object that no training view shaded: a smoother colour grid and
-emptier rays pay there and cost sharpness on scenes viewed from between the training views."""
-
-
-def resolve_for_dataset(config: FastFieldConfig, dataset: str | None) -> FastFieldConfig:
-    """``config`` with every setting left at None taken from ``DATASET_DEFAULTS`` for ``dataset``."""
-    table = {**DATASET_DEFAULTS["default"], **DATASET_DEFAULTS.get(dataset or "default", {})}
-    return dataclasses.replace(config, **{k: v for k, v in table.items() if getattr(config, k) is None})
-
-
 class FastField(Field):
     """Dense-grid radiance field over the axis-aligned box ``aabb`` (float [2, 3]: min, max corners)."""
 
-    def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None,
-                 dataset: str | None = None):
+    def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
-        config = resolve_for_dataset(config, dataset)
+        if config.tv_color is None or config.distortion is None:  # the data set's: nerf.profiles.resolve fills them
+            raise ValueError("FastFieldConfig.tv_color and .distortion must be set (resolve the TrainConfig first)")
         if config.depth_mode not in ("normalised", "far_background"):
             raise ValueError(f"depth_mode must be 'normalised' or 'far_background', not {config.depth_mode!r}")
         if config.envmap_up not in ("cameras", "world_z"):

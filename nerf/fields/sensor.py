@@ -18,7 +18,6 @@ loss (``metric_depth_weight``) on training pixels with sensor depth.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,51 +25,13 @@ from torch import nn
 
 from nerf.fields.background import EnvMap
 from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.fields.config import SensorFieldConfig
 from nerf.fields.fast import _frame_around
 from nerf.fields.grid_ops import trilinear
 from nerf.fields.vm_ops import resize_vm, vm_features
 from nerf.march import march
 from nerf.occupancy import DepthViews, OccupancyGrid
 from nerf.render_fn import render_samples
-
-
-@dataclass(frozen=True)
-class SensorFieldConfig:
-    """Settings of the sensor field."""
-
-    density_resolution: int = 128
-    """Cells along the longest side of the density and occupancy grids (cells are cubes: fewer on the others)."""
-    plane_schedule: tuple[tuple[int, int], ...] = ((0, 128), (250, 256), (700, 512))
-    """(step, samples per side) of the VM planes and lines: coarse to fine."""
-    components: int = 8
-    """VM components per plane (features = 3 x components)."""
-    hidden: int = 32
-    """Width of the colour decoder's hidden layer."""
-    step_ratio: float = 0.5
-    """March step in density cells."""
-    max_samples: int = 24
-    """Samples kept per ray (the nearest occupied ones)."""
-    seed_alpha: float = 0.5
-    """Opacity of one march step in a cell holding a depth point at the start."""
-    init_alpha: float = 1e-3
-    """Opacity of one march step elsewhere at the start."""
-    occupancy_alpha: float = 1e-4
-    """Cells whose neighbourhood cannot reach this opacity per step stop being sampled."""
-    occupancy_every: int = 16
-    weight_threshold: float = 1e-3
-    """Colour is evaluated only at samples whose compositing weight passes this."""
-    tv_density: float = 0.01
-    tv_planes: float = 1e-4
-    metric_depth_weight: float = 0.1
-    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer applies it)."""
-    lr_density: float = 0.1
-    lr_vm: float = 0.02
-    lr_decoder: float = 0.005
-    lr_background: float = 0.05
-    envmap_size: tuple[int, int] = (4, 8)
-    hole_cells: bool = False
-    """Also sample the cells on the rays of training pixels without depth (else only cells near depth points). On the
-    virtual room (3 min, 1 thread, loaded box) on: 20.72 dB / SSIM 0.652 held-out, off: 21.43 / 0.718."""
 
 
 class SensorField(Field):

@@ -21,6 +21,7 @@ import numpy as np
 from devices import llff_format
 from devices.errors import InputError
 from devices.frame import DepthKind
+from nerf.profiles import profile_for
 from nerf.scene import Scene
 
 BD_FACTOR = 0.75
@@ -32,30 +33,24 @@ class SensorConvention:
     """How one data set's depth maps and images are read.
 
     Attributes:
-        dataset: Scene.dataset key (faithful preset).
+        dataset: Scene.dataset key: its ``nerf.profiles`` profile gives the authors' image downsampling
+            and ranking window.
         depth_kind: meaning of the stored values.
         depth_scale: stored value * depth_scale = Scene.depths value.
-        factor: the authors' image downsampling factor.
-        window: the authors' ranking window (height, width) in pixels; None = whole image.
     """
 
     dataset: str
     depth_kind: DepthKind
     depth_scale: float
-    factor: int
-    window: tuple[int, int] | None
 
 
 CONVENTIONS = {
-    "llff": SensorConvention("llff", DepthKind.INVERSE, 1.0, 8, (30, 30)),
-    "kinect": SensorConvention("nvs_kinect", DepthKind.METRIC, 1e-3, 2, (5, 5)),
-    "zed2": SensorConvention("nvs_zed2", DepthKind.INVERSE, 1.0, 2, (30, 30)),
-    "iphone": SensorConvention("nvs_iphone", DepthKind.INVERSE, 1.0, 8, (30, 30)),
+    "llff": SensorConvention("llff", DepthKind.INVERSE, 1.0),
+    "kinect": SensorConvention("nvs_kinect", DepthKind.METRIC, 1e-3),
+    "zed2": SensorConvention("nvs_zed2", DepthKind.INVERSE, 1.0),
+    "iphone": SensorConvention("nvs_iphone", DepthKind.INVERSE, 1.0),
 }
-"""Per data set / sensor (sparsenerf.md: 'Data conventions of the original', 'Resolution')."""
-
-LLFF_WINDOWS = {"leaves": (180, 180), "horns": (60, 60), "room": None, "fortress": None}
-"""LLFF scenes whose ranking window differs from 30 x 30 (None = the whole image)."""
+"""Per data set / sensor (sparsenerf.md: 'Data conventions of the original')."""
 
 
 def detect_sensor(root: Path, depth_files: list[Path] | None) -> str:
@@ -96,7 +91,8 @@ def load_llff(
     if sensor not in CONVENTIONS:
         raise InputError(root, f"unknown sensor {sensor!r} (expected one of {', '.join(CONVENTIONS)})")
     conv = CONVENTIONS[sensor]
-    factor = factor or conv.factor
+    profile = profile_for(conv.dataset)
+    factor = factor or profile.downscale
     layout = llff_format.read_llff_scene(root, factor=factor, with_depth=with_depth)
     images = _read_images(layout.images, factor, llff_format.pick_image_folder(root, factor).factor)
     n, h, w, _ = images.shape
@@ -116,7 +112,7 @@ def load_llff(
         for i in train_ids:
             if not np.any(depths[i] > 0):
                 raise InputError(layout.depth[i], "has no valid depth (all zero or NaN): the ranking prior needs some")
-    window = LLFF_WINDOWS.get(root.name.lower(), conv.window) if sensor == "llff" else conv.window
+    window = profile.window_for(root.name, (h, w))
     return Scene(
         name=root.name, images=images, K=K, c2w=c2w, depths=depths, depth_kind=conv.depth_kind,
         train_ids=list(train_ids), test_ids=list(test_ids), near=float(bounds.min()), far=float(bounds.max()),

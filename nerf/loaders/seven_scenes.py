@@ -24,6 +24,7 @@ from devices.errors import InputError
 from devices.frame import DepthKind
 from devices.registration import register_depth_m, seven_scenes_rig
 from nerf.loaders.common import downscale_depth, downscale_image, scale_K
+from nerf.profiles import KINECT_WINDOW
 from nerf.scene import Scene
 
 
@@ -72,7 +73,7 @@ def load_seven_scenes(root: str | Path, *, every: int = 10, count: int = 30, n_t
     return Scene(
         name=root.name, images=np.stack(images), K=np.repeat(K[None], n, 0), c2w=np.stack(c2ws),
         depths=np.stack(depths), depth_kind=DepthKind.METRIC, train_ids=train, test_ids=test,
-        near=float(0.8 * lo), far=float(1.2 * hi), ranking_window=(5, 5), to_metres=1.0,
+        near=float(0.8 * lo), far=float(1.2 * hi), ranking_window=KINECT_WINDOW, to_metres=1.0,
         source="seven_scenes", dataset="custom",
         extra={"sensor": "kinect_v1", "view_names": [f"frame-{i:06d}" for i in ids]},
     )

@@ -12,7 +12,7 @@ def tiny_train_config(steps: int = 40, **overrides):
                   eval_rays=512, preview_every_s=1e9, checkpoint_every_s=1e9,
                   fast=FastFieldConfig(resolution_schedule=((0, 32),), max_samples=48))
     values.update(overrides)
-    return TrainConfig(**values)
+    return TrainConfig.from_flat(**values)
 
 
 def run_until(predicate, timeout_ms: int = 30_000, poll_ms: int = 10) -> None:

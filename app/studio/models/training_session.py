@@ -68,10 +68,11 @@ def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> Non
     """Give ``trainer`` ``minutes`` more (wall-clock) or ``steps`` more steps from where it is now; run.json
     keeps the new total so a later resume (studio or `train --resume`) honours it."""
     cfg = trainer.config
+    budget = cfg.budget
     if minutes is not None:
-        cfg.minutes, cfg.steps = trainer.control.elapsed_s / 60.0 + minutes, None
+        budget.minutes, budget.steps = trainer.control.elapsed_s / 60.0 + minutes, None
     else:
-        cfg.minutes, cfg.steps = None, trainer.step_count + int(steps)
+        budget.minutes, budget.steps = None, trainer.step_count + int(steps)
     if trainer.run_dir is not None:
         from nerf import run_dir as rd
 

@@ -132,7 +132,7 @@ class TrainPanel(QWidget):
             return
         if self.continuing():
             cfg = config if config is not None else self.settings.config()
-            self.training.continue_training(minutes=cfg.minutes, steps=cfg.steps)
+            self.training.continue_training(minutes=cfg.budget.minutes, steps=cfg.budget.steps)
             return
         if self.scene.root is None:
             self.status.setText("No scene: record one on the Capture tab or open one (File ▸ Open).")

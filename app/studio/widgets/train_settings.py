@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
@@ -62,9 +61,10 @@ class TrainSettings(QWidget):
         self.depth_prior.toggled.connect(self.rank_weight.setEnabled)
 
     def _tooltips(self) -> None:
-        from nerf.train_config import TrainConfig
+        from app.cli.config_options import field_docs
+        from nerf.train_config import Budget, Losses, Sampler, TrainConfig
 
-        docs = field_docs(TrainConfig)
+        docs = {**field_docs(TrainConfig), **field_docs(Budget), **field_docs(Losses), **field_docs(Sampler)}
         for widget, name in ((self.field, "field"), (self.minutes, "minutes"), (self.steps, "steps"),
                              (self.depth_prior, "depth_prior"), (self.rank_weight, "rank_weight"),
                              (self.win_h, "ranking_window"), (self.win_w, "ranking_window")):
@@ -80,7 +80,8 @@ class TrainSettings(QWidget):
         self.steps.setValue(steps)
 
     def config(self, **overrides: Any) -> Any:
-        """The nerf.train_config.TrainConfig these settings describe (``overrides`` set any other field)."""
+        """The nerf.train_config.TrainConfig these settings describe (``overrides`` set any other setting, by
+        name as ``TrainConfig.from_flat`` takes them)."""
         from nerf.train_config import TrainConfig
 
         by_steps = self.budget_kind.currentText() == "steps"
@@ -95,19 +96,5 @@ class TrainSettings(QWidget):
         )
         values.update(overrides)
         values.setdefault("threads", self.threads.value())
-        return TrainConfig(**values)
+        return TrainConfig.from_flat(**values)
 
-
-def field_docs(cls: type) -> dict[str, str]:
-    """Each dataclass field's docstring (the line below it), for tooltips; empty when unavailable."""
-    try:
-        from tyro._docstrings import get_field_docstring
-    except ImportError:
-        return {}
-    out = {}
-    for f in dataclasses.fields(cls):
-        try:
-            out[f.name] = get_field_docstring(cls, f.name, ()) or ""
-        except Exception:  # noqa: BLE001 - tooltips are a nicety
-            out[f.name] = ""
-    return out

@@ -1,0 +1,114 @@
+"""The settings of the fast and sensor fields, apart from the fields themselves (no torch here: the CLI,
+run.json and the studio read them without loading a model).
+
+Settings left at None (the fast field's ``tv_color``, ``distortion``) are the data set's: ``nerf.profiles.resolve``
+fills them before a field is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FastFieldConfig:
+    """Settings of the fast field."""
+
+    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
+    """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
+    color_ratio: float = 1.0
+    """Colour grid resolution as a fraction of the density grid's."""
+    color_channels: int = 3
+    """Channels of the colour grid: 3 = direct RGB (sigmoid, no MLP), more = features for the MLP."""
+    hidden: int = 64
+    """Width of the colour MLP (two hidden layers) when color_channels > 3."""
+    view_dependent: bool = False
+    """Feed the view direction to the colour MLP (diffuse colour overfits less with few views)."""
+    step_ratio: float = 1.0
+    """Sample spacing in density voxels: the samples per ray follow the resolution (coarse-to-fine)."""
+    max_samples: int = 192
+    """Upper bound on the stratified bins per ray."""
+    init_alpha: float = 1e-3
+    """Opacity of one sample interval at initialisation (sets the density activation's shift)."""
+    occupancy_alpha: float = 1e-5
+    """A cell is skipped when no density near it gives a sample interval more opacity than this."""
+    occupancy_every: int = 16
+    """Refresh the occupancy grid every this many steps."""
+    weight_threshold: float = 1e-5
+    """Colour is evaluated only at samples with a compositing weight above this."""
+    tv_density: float = 0.1
+    """Weight of the total-variation regulariser on the density grid."""
+    tv_color: float | None = None
+    """Weight of the total-variation regulariser on the colour grid; None: the data set's (``nerf.profiles``:
+    DTU 0.03, else 1e-3). On DTU, whose held-out views look at sides no training view shaded, 1e-3 / 0.01 /
+    0.03 / 0.1 gave 13.34 / 13.82 / 13.99 / 13.60 dB after 2,000 steps; on the virtual room, whose held-out
+    views lie between the training views, 0.03 cost 0.6 dB (docs/fast_field.md)."""
+    distortion: float | None = None
+    """Weight of Mip-NeRF 360's distortion loss (concentrates each ray's weight; 0 = off); None: the data
+    set's (``nerf.profiles``: DTU 0.03, else 0.01). DTU, 0 / 0.01 / 0.03 / 0.1 / 0.3: 14.73 / 15.04 / 15.51 / 15.57 / 14.44 dB
+    held-out after 2,000 steps; the virtual room: 0.03 cost 0.3 dB against 0.01 (docs/fast_field.md)."""
+    depth_mode: str = "far_background"
+    """Depth the ranking prior (and the rendered depth) uses: "far_background" = sum(w t) + (1 - sum(w)) * far,
+    the transparent part of a ray counts as far, so faint fog cannot reorder it (+1 dB held-out on DTU);
+    "normalised" = the original's sum(w t) / sum(w), which the mipnerf field keeps. Only training uses this
+    setting: renders (preview, eval, video) always show the normalised depth."""
+    tv_fraction: float = 1.0
+    """Fraction of voxels (a random block) the TV terms see per step."""
+    lr_density: float = 0.3
+    """Adam learning rate of the density grid."""
+    lr_color: float = 0.1
+    """Adam learning rate of the colour-feature grid."""
+    lr_mlp: float = 0.05
+    """Adam learning rate of the colour MLP and the background colour."""
+    min_views: int = 2
+    """Density only where at least this many training views see (``restrict_to_views``; 1 = any view)."""
+    view_mask_resolution: int = 64
+    """Cells per side of the view-count mask."""
+    envmap_size: tuple[int, int] = (4, 8)
+    """(latitude, longitude) cells of the environment-map background."""
+    envmap_up: str = "cameras"
+    """Which axis the environment map's latitude is measured from: "cameras" (the training cameras' mean
+    up direction, ``factory.scene_up``: floor below, backdrop above, from any side) or "world_z". On DTU
+    (world up ~40 degrees off z) "cameras" gave +0.7 dB held-out (docs/fast_field.md)."""
+    background: str = "envmap"
+    """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
+    (one RGB), "black" or "white"."""
+
+
+@dataclass(frozen=True)
+class SensorFieldConfig:
+    """Settings of the sensor field."""
+
+    density_resolution: int = 128
+    """Cells along the longest side of the density and occupancy grids (cells are cubes: fewer on the others)."""
+    plane_schedule: tuple[tuple[int, int], ...] = ((0, 128), (250, 256), (700, 512))
+    """(step, samples per side) of the VM planes and lines: coarse to fine."""
+    components: int = 8
+    """VM components per plane (features = 3 x components)."""
+    hidden: int = 32
+    """Width of the colour decoder's hidden layer."""
+    step_ratio: float = 0.5
+    """March step in density cells."""
+    max_samples: int = 24
+    """Samples kept per ray (the nearest occupied ones)."""
+    seed_alpha: float = 0.5
+    """Opacity of one march step in a cell holding a depth point at the start."""
+    init_alpha: float = 1e-3
+    """Opacity of one march step elsewhere at the start."""
+    occupancy_alpha: float = 1e-4
+    """Cells whose neighbourhood cannot reach this opacity per step stop being sampled."""
+    occupancy_every: int = 16
+    weight_threshold: float = 1e-3
+    """Colour is evaluated only at samples whose compositing weight passes this."""
+    tv_density: float = 0.01
+    tv_planes: float = 1e-4
+    metric_depth_weight: float = 0.1
+    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer applies it)."""
+    lr_density: float = 0.1
+    lr_vm: float = 0.02
+    lr_decoder: float = 0.005
+    lr_background: float = 0.05
+    envmap_size: tuple[int, int] = (4, 8)
+    hole_cells: bool = False
+    """Also sample the cells on the rays of training pixels without depth (else only cells near depth points). On the
+    virtual room (3 min, 1 thread, loaded box) on: 20.72 dB / SSIM 0.652 held-out, off: 21.43 / 0.718."""
