@@ -78,3 +78,51 @@ def test_every_tenth_frame_of_a_real_walk_is_posed_and_reported():
     assert "reference" in methods and methods <= {"reference", "odometry", "fallback", "relocalised"}
     assert all(0.0 <= q.confidence <= 1.0 for q in result.report)
     assert result.report[1].to_meta()["method"] in ("odometry", "fallback", "relocalised")
+
+
+def test_second_opinion_only_after_a_big_step():
+    from devices.poses.rgbd import Edge
+    from devices.poses.tracking import _Tracker
+
+    cfg = PoseConfig()
+    tracker = _Tracker(lambda i: None, 0, cfg, None)
+    tracker.last_rel = np.eye(4)
+
+    def edge(dx: float, success: bool = True) -> Edge:
+        T = np.eye(4)
+        T[0, 3] = dx
+        return Edge(1, 0, T, np.eye(6), success, 0.4, 5000, 0.0)
+
+    assert not tracker.big_step(edge(0.01))  # 1 cm from where it started: the overlap shrinking
+    assert tracker.big_step(edge(0.05))  # 5 cm: may have slid, ask the features
+    assert tracker.big_step(edge(0.0, success=False))  # odometry failed outright
+    tracker.last_rel[0, 3] = 0.05  # the step is measured from the start (the previous frame's pose)
+    assert not tracker.big_step(edge(0.06))
+
+
+def test_only_target_frames_build_normals():
+    cfg = PoseConfig()
+    a, b = (prepare_frame(f, cfg) for f in kitchen([600, 603]))
+    e = odometry(b, a, np.eye(4), cfg, with_information=False)
+    assert e.success
+    assert all(lv._normal is not None for lv in a.pyramid().levels)  # the target, at every level
+    assert all(lv._normal is None for lv in b.pyramid().levels)  # the source never needs them
+
+
+def test_a_lazy_sequence_is_read_once():
+    frames = kitchen(list(range(600, 612, 3)))
+
+    class Counting:
+        def __init__(self):
+            self.reads: list[int] = []
+
+        def __len__(self) -> int:
+            return len(frames)
+
+        def __getitem__(self, i: int):
+            self.reads.append(i)
+            return frames[i]
+
+    seq = Counting()
+    result = estimate_poses(seq, PoseConfig())
+    assert len(result.failed) == 0 and sorted(seq.reads) == list(range(len(frames)))
