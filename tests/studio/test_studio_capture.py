@@ -58,7 +58,8 @@ def test_live_view_record_and_edit_split(studio, qtbot, stall_probe):
     assert item.text().endswith("train")
 
     studio.scene_panel.k.setValue(2)
-    qtbot.mouseClick(studio.scene_panel.auto, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(studio.scene.splitChanged, timeout=30_000):  # chosen on a worker thread
+        qtbot.mouseClick(studio.scene_panel.auto, Qt.MouseButton.LeftButton)
     assert len(read_scene(studio.scene.root).train_ids) == 2
     assert studio.scene_panel.view3d.reason is not None  # offscreen: a sentence instead of the GL view
     assert studio.scene.data.points.shape[1] == 3 and len(studio.scene.data.points) > 100

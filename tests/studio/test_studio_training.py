@@ -37,8 +37,8 @@ def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe,
 
     asked: list[int] = []  # widths of the cameras the preview asks to render (a spy: the real submit runs)
     real_submit = RenderWorker.submit
-    monkeypatch.setattr(RenderWorker, "submit", lambda self, t, cam, rid: (asked.append(cam.width),
-                                                                            real_submit(self, t, cam, rid)))
+    monkeypatch.setattr(RenderWorker, "submit", lambda self, t, request: (asked.append(request.camera.width),
+                                                                           real_submit(self, t, request)))
     panel, training = studio.train_panel, studio.training
     open_and_train(studio, qtbot, tiny_scene, steps=100_000)
     trainer = training.trainer
@@ -110,25 +110,38 @@ def test_closing_the_window_mid_training_keeps_the_checkpoint(studio, qtbot, tin
 def test_render_requests_coalesce_newest_wins(qtbot, tiny_scene):
     """While a render is in progress, newer requests replace each other: only the newest is served next."""
     import threading
+    import time
 
+    from app.studio.types import RenderRequest
     from app.studio.workers.base import WorkerThread
     from app.studio.workers.training import RenderWorker
     from nerf.loaders import load_scene
     from nerf.trainer import Trainer
 
     trainer = Trainer.create(load_scene(tiny_scene), tiny_train_config(steps=1))
-    lock = threading.Lock()
-    worker = RenderWorker(lock)
+    lock, waiting = threading.Lock(), threading.Event()
+
+    class Gate:
+        """The render lock, held by the test; says when the worker waits for it (with a request taken)."""
+
+        def __enter__(self):
+            waiting.set()
+            lock.acquire()
+
+        def __exit__(self, *exc):
+            lock.release()
+
+    worker = RenderWorker(Gate())
     served: list[int] = []
-    worker.rendered.connect(lambda result, rid: served.append(rid))
+    worker.rendered.connect(lambda frame: served.append(frame.request.request_id))
     job = WorkerThread(worker, "render-test").start()
     try:
         cams = [trainer.view_camera(i).scaled(0.5) for i in range(5)]
         with lock:  # the first render cannot start until the other four requests are in
-            worker.submit(trainer, cams[0], 1)
-            run_until(lambda: worker._request is None, 10_000)  # the worker took request 1 and waits
+            worker.submit(trainer, RenderRequest(cams[0], 1, time.monotonic()))
+            run_until(waiting.is_set, 10_000)  # the worker took request 1 and waits for the lock
             for rid in (2, 3, 4, 5):
-                worker.submit(trainer, cams[rid - 1], rid)
+                worker.submit(trainer, RenderRequest(cams[rid - 1], rid, time.monotonic()))
         run_until(lambda: served[-1:] == [5], 30_000)
         qtbot.wait(100)
         assert served == [1, 5]

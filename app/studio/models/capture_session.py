@@ -73,11 +73,11 @@ class CaptureSession(QObject):
     devicesChanged = pyqtSignal(list)
     deviceSelected = pyqtSignal(int)
     liveChanged = pyqtSignal(bool)
-    sourceOpened = pyqtSignal(object)
-    frameArrived = pyqtSignal(object)
+    sourceOpened = pyqtSignal(SourceInfo)
+    frameArrived = pyqtSignal(Frame)
     recordingChanged = pyqtSignal(bool)
     framesRecorded = pyqtSignal(int, list)
-    recordingFinished = pyqtSignal(object)
+    recordingFinished = pyqtSignal(SceneFolder)
     error = pyqtSignal(str)
 
     def __init__(self, captures_dir: Path, train_views: int = 3) -> None:

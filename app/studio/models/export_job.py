@@ -9,9 +9,11 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.types import GeometryRequest, VideoSettings
 from app.studio.workers.base import WorkerThread
-from app.studio.workers.export import ExportWorker, VideoSettings
-from app.studio.workers.geometry import GeometryRequest, GeometryWorker
+from app.studio.workers.export import ExportWorker
+from app.studio.workers.geometry import GeometryWorker
+from nerf.types import RenderResult
 
 GEOMETRY_SUFFIX = {"mesh": ".ply", "pointcloud": ".ply", "depth": ""}
 
@@ -38,8 +40,8 @@ class ExportJob(QObject):
 
     stateChanged = pyqtSignal(str)
     progress = pyqtSignal(int, int)
-    frame = pyqtSignal(object)
-    finished = pyqtSignal(object)
+    frame = pyqtSignal(RenderResult)
+    finished = pyqtSignal(Path)
     error = pyqtSignal(str)
 
     def __init__(self, videos_dir: Path, training: TrainingSession) -> None:

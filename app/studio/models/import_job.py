@@ -17,7 +17,7 @@ class ImportJob(QObject):
     started = pyqtSignal(str)
     detected = pyqtSignal(str)
     progress = pyqtSignal(int, int)
-    finished = pyqtSignal(object)
+    finished = pyqtSignal(Path)
     error = pyqtSignal(str)
 
     def __init__(self, imports_dir: Path) -> None:

@@ -17,7 +17,7 @@ ZOOM_PER_NOTCH = 0.9
 class PreviewCamera(QObject):
     """Signal ``changed(Camera)`` on every move. ``reset`` places it on a view; moves are relative to ``target``."""
 
-    changed = pyqtSignal(object)
+    changed = pyqtSignal(Camera)
 
     def __init__(self) -> None:
         super().__init__()

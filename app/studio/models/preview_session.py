@@ -9,9 +9,10 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.models.preview_camera import PreviewCamera
 from app.studio.models.training_session import TrainingSession
+from app.studio.types import PreviewFrame, RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import RenderWorker
-from nerf.types import Camera, RenderResult
+from nerf.types import Camera
 
 MOVING_SCALE = 0.25
 """Resolution factor of renders while the camera moves."""
@@ -26,16 +27,16 @@ fifth of its steps (benchmarks/studio_training.py)."""
 
 
 class PreviewSession(QObject):
-    """Turns camera moves into render requests; emits ``rendered(RenderResult, nearest_view_index)``, and
-    ``failed(str)`` when a render raised (later requests are still served).
+    """Turns camera moves into render requests; emits ``rendered(PreviewFrame)``, and ``failed(str)`` when a
+    render raised (later requests are still served).
 
-    Requests go to a RenderWorker thread (latest-only slot), which hands them to
+    Requests go to a RenderWorker thread (its latest-wins slot), which hands them to
     ``Trainer.request_render``: while the training loop runs the trainer serves them between steps
     (coalescing too), otherwise they render at once on the render thread. Either way the UI thread
     never renders, and a result older than one already shown is dropped.
     """
 
-    rendered = pyqtSignal(object, int)
+    rendered = pyqtSignal(PreviewFrame)
     failed = pyqtSignal(str)
 
     def __init__(self, camera: PreviewCamera, training: TrainingSession) -> None:
@@ -52,18 +53,18 @@ class PreviewSession(QObject):
         self._closed = False
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(lambda: self.request(self.full_scale))
-        self._asked: dict[int, float] = {}  # request id -> when it was asked (monotonic s)
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._on_refresh)
         camera.changed.connect(self._on_camera_moved)
-        training.trainerChanged.connect(self._on_trainer)
+        training.trainerChanged.connect(self._on_trainer)  # a bound method: Qt calls it with no argument
         training.stateChanged.connect(self._on_state)
 
     @property
     def trainer(self) -> Any:
         return self.training.trainer
 
-    def _on_trainer(self, trainer: Any) -> None:
+    def _on_trainer(self) -> None:
+        trainer = self.trainer
         if trainer is None:
             return
         scene = trainer.scene
@@ -106,10 +107,8 @@ class PreviewSession(QObject):
             return None
         cam = cam.scaled(scale) if scale != 1.0 else cam
         self._next_id += 1
-        rid = self._next_id
-        self._asked[rid] = time.monotonic()
-        self._render_worker().submit(trainer, cam, rid)
-        return rid
+        self._render_worker().submit(trainer, RenderRequest(cam, self._next_id, time.monotonic()))
+        return self._next_id
 
     def _render_worker(self) -> RenderWorker:
         if self._worker is None:
@@ -120,23 +119,20 @@ class PreviewSession(QObject):
             self._worker = WorkerThread(worker, "preview-render").start()
         return self._worker.worker  # type: ignore[return-value]
 
-    def _on_result(self, result: RenderResult, request_id: int) -> None:
-        asked = self._asked.pop(request_id, None)
-        for rid in [r for r in self._asked if r < request_id]:
-            del self._asked[rid]  # dropped (coalesced) requests
+    def _on_result(self, frame: RenderedFrame) -> None:
+        result, request = frame.result, frame.request
         cam = self.camera.camera
-        if asked is not None and cam is not None and result.camera.width >= cam.width * self.full_scale * 0.99:
-            took_ms = (time.monotonic() - asked) * 1000
+        if cam is not None and result.camera.width >= cam.width * self.full_scale * 0.99:
+            took_ms = (time.monotonic() - request.asked_at) * 1000
             self._refresh.setInterval(max(REFRESH_MS, int(took_ms / REFRESH_SHARE)))
-        if request_id < self._shown_id:
+        if request.request_id < self._shown_id:
             return  # an older request finished late: keep the newer image
-        self._shown_id = request_id
-        nearest = self.camera.nearest_view()
-        self.rendered.emit(result, -1 if nearest is None else nearest)
+        self._shown_id = request.request_id
+        self.rendered.emit(PreviewFrame(result, self.camera.nearest_view()))
 
-    def _on_failed(self, message: str, request_id: int) -> None:
-        if request_id >= self._shown_id:
-            self.failed.emit(message)
+    def _on_failed(self, failure: RenderFailure) -> None:
+        if failure.request.request_id >= self._shown_id:
+            self.failed.emit(failure.message)
 
     def shutdown(self) -> None:
         """Stop the render thread for good (later requests are ignored)."""

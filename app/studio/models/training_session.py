@@ -9,14 +9,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import TrainingWorker
 from nerf.types import TrainSnapshot
 
-ACTIVE_STATES = ("loading", "running", "paused", "stopping")
+IDLE, LOADING, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, FAILED = (
+    "idle", "loading", "running", "paused", "stopping", "stopped", "finished", "failed")
+ACTIVE_STATES = (LOADING, RUNNING, PAUSED, STOPPING)
 """States in which the training thread is alive."""
+WATCH_MS = 100
+"""While the training thread lives, look at the loop's state this often (pause and resume take effect between
+two steps, on the training thread)."""
 
 
 @dataclass
@@ -64,6 +69,35 @@ def eta_seconds(snap: TrainSnapshot) -> float | None:
     return snap.eta_s
 
 
+def session_state(loop: str | None, *, phase: str | None, stop_requested: bool, failed: bool,
+                  last: str | None = None) -> str:
+    """The session's state, from the training loop's own state and the training thread's lifecycle.
+
+    The loop (nerf.train_loop.LoopControl) alone says whether a run is running, paused, stopped or finished;
+    the session adds only what happens around it: loading (the thread builds the trainer), stopping (a stop
+    was asked, or the loop has ended and saves its checkpoint), failed (the thread raised).
+
+    Args:
+        loop: the trainer's loop state (``trainer.control.state``), None without a trainer.
+        phase: where the training thread is (TrainingWorker.phase: building, looping, ending); None: no thread.
+        stop_requested: the session asked that thread to stop; failed: the thread ended with an error.
+        last: the state in the last snapshot of an opened run (its metrics.jsonl), whose loop never ran here.
+    """
+    if failed:
+        return FAILED
+    if phase is None:
+        if loop is None:
+            return IDLE
+        if loop in (STOPPED, FINISHED):
+            return loop
+        return last if last in (STOPPED, FINISHED) else STOPPED  # an opened run: as its log ended
+    if phase == "ending" or (phase == "looping" and (stop_requested or loop in (STOPPED, FINISHED))):
+        return STOPPING
+    if phase != "looping" or loop in (None, IDLE):
+        return LOADING
+    return loop
+
+
 def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> None:
     """Give ``trainer`` ``minutes`` more (wall-clock) or ``steps`` more steps from where it is now; run.json
     keeps the new total so a later resume (studio or `train --resume`) honours it."""
@@ -80,21 +114,27 @@ def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> Non
 
 
 class TrainingSession(QObject):
-    """Signals: stateChanged(str); trainerChanged(Trainer or None); snapshot(TrainSnapshot); error(str);
-    blockedChanged(str): why training cannot start now ("" when it can), e.g. an export renders the model.
+    """One Trainer, its loop on a worker thread, and the history of its snapshots.
 
-    States: idle, loading, running, paused, stopping, stopped, finished, failed.
+    Signals: stateChanged(str); trainerChanged() (read ``trainer``; no payload: a local Trainer and a
+    RemoteTrainer share no base class); snapshot(TrainSnapshot); error(str); blockedChanged(str): why training
+    cannot start now ("" when it can), e.g. an export renders the model.
+
+    ``state`` (idle, loading, running, paused, stopping, stopped, finished, failed) is never set by the session:
+    it is ``session_state`` of the loop's own state and the thread's lifecycle, looked at again on every
+    worker signal, every command and every WATCH_MS while the thread lives; stateChanged follows its changes.
     """
 
     stateChanged = pyqtSignal(str)
     blockedChanged = pyqtSignal(str)
-    trainerChanged = pyqtSignal(object)
-    snapshot = pyqtSignal(object)
+    trainerChanged = pyqtSignal()
+    snapshot = pyqtSignal(TrainSnapshot)
     error = pyqtSignal(str)
 
     def __init__(self) -> None:
         super().__init__()
-        self.state = "idle"
+        self.state = IDLE
+        """The last state announced by stateChanged (see the class docstring)."""
         self.trainer: Any = None
         self.history = TrainHistory()
         self.last: TrainSnapshot | None = None
@@ -104,7 +144,10 @@ class TrainingSession(QObject):
         self.remote_target: Any = None
         """An app.cluster.remote_trainer.ClusterTarget: new runs train on that Ray cluster; None: here."""
         self._job: WorkerThread | None = None
+        self._failed = False
         self._loaded: tuple[TrainHistory, TrainSnapshot | None] | None = None
+        self._watch = QTimer(self, interval=WATCH_MS)
+        self._watch.timeout.connect(self._sync)
         self.blocked = ""
         """Why no training may start now ("" when it may): set by an export while it renders the model."""
 
@@ -113,20 +156,29 @@ class TrainingSession(QObject):
             self.blocked = reason
             self.blockedChanged.emit(reason)
 
-    def _refuse(self) -> bool:
+    def _may_start(self) -> bool:
+        if self.state in ACTIVE_STATES:
+            return False
         if self.blocked:
             self.error.emit(f"cannot train now: {self.blocked}")
-            return True
-        return False
+            return False
+        return True
 
-    def _set_state(self, state: str) -> None:
+    def _sync(self) -> None:
+        """Announce the state if it changed (see ``session_state``)."""
+        job, trainer = self._job, self.trainer
+        worker = None if job is None else job.worker
+        state = session_state(None if trainer is None else trainer.control.state,
+                              phase=None if worker is None else worker.phase,
+                              stop_requested=bool(worker is not None and worker.stop_requested),
+                              failed=self._failed, last=None if self.last is None else self.last.state)
         if state != self.state:
             self.state = state
             self.stateChanged.emit(state)
 
     def start(self, scene_root: Path, config: Any, run_dir: Path) -> None:
         """Train the scene at ``scene_root`` with ``config`` (a nerf.trainer.TrainConfig) into ``run_dir``."""
-        if self.state in ACTIVE_STATES or self._refuse():
+        if not self._may_start():
             return
         target = self.remote_target
 
@@ -146,12 +198,11 @@ class TrainingSession(QObject):
     def continue_training(self, minutes: float | None = None, steps: int | None = None) -> None:
         """Run the loop again on the current trainer (after a stop, or on an opened run); ``minutes`` or
         ``steps`` extend its budget by that much from where it is (saved into run.json, as `train --resume`)."""
-        if self.trainer is None or self.state in ACTIVE_STATES or self._refuse():
+        if self.trainer is None or not self._may_start():
             return
         if minutes is not None or steps is not None:
             extend_budget(self.trainer, minutes, steps)
         self._launch(TrainingWorker(lambda: self.trainer, trainer=self.trainer, step_lock=self.render_lock))
-        self._set_state("running")
 
     def open_run(self, run_dir: Path) -> None:
         """Load a saved run (its checkpoint) for preview, export or more training."""
@@ -173,27 +224,28 @@ class TrainingSession(QObject):
         worker.snapshot.connect(self._on_snapshot)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_worker_done)  # a bound method: runs on the UI thread (a lambda would not)
+        self._failed = False
         self._job = WorkerThread(worker, "training").start()
-        if worker.trainer is None:
-            self._set_state("loading")
+        self._watch.start()
+        self._sync()
 
     def pause(self) -> None:
-        if self.trainer is not None and self.state == "running":
+        """Ask the loop to pause after the current step; ``state`` says paused once the loop does."""
+        if self.trainer is not None and self.state == RUNNING:
             self.trainer.control.pause()
-            self._set_state("paused")
+            self._sync()
 
     def resume(self) -> None:
-        if self.trainer is not None and self.state == "paused":
+        if self.trainer is not None and self.state == PAUSED:
             self.trainer.control.resume()
-            self._set_state("running")
+            self._sync()
 
     def stop(self) -> None:
-        """Ask the loop to end after the current step (non-blocking); the checkpoint is saved on the way out."""
+        """Ask the loop to end after the current step (non-blocking; a paused loop wakes up to end); the
+        checkpoint is saved on the way out."""
         if self._job is not None and self.state in ACTIVE_STATES:
             self._job.worker.request_stop()
-            if self.state == "paused" and self.trainer is not None:
-                self.trainer.control.resume()  # a paused loop must wake up to see the stop
-            self._set_state("stopping")
+            self._sync()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop and join the training thread (window closing). True when no thread is left."""
@@ -206,24 +258,27 @@ class TrainingSession(QObject):
         return ok
 
     # ------------------------------------------------------------------ worker signals (UI thread)
-    def _on_trainer(self, trainer: Any) -> None:
-        self.trainer = trainer
-        self.trainerChanged.emit(trainer)
+    def _on_trainer(self) -> None:
+        job = self._job
+        if job is None or job.worker is not self.sender():
+            return
+        self.trainer = job.worker.trainer
+        self.trainerChanged.emit()
         if self._loaded is not None:  # an opened run: show its curves so far
             (self.history, self.last), self._loaded = self._loaded, None
             if self.last is not None:
                 self.snapshot.emit(self.last)
-        job = self._job
-        if job is not None and job.worker.run_loop and not job.worker.stop_requested:
-            self._set_state("running")
+        self._sync()
 
     def _on_snapshot(self, snap: TrainSnapshot) -> None:
         self.last = snap
         self.history.add(snap)
         self.snapshot.emit(snap)
+        self._sync()
 
     def _on_failed(self, message: str) -> None:
-        self._set_state("failed")
+        self._failed = True
+        self._sync()
         self.error.emit(message)
 
     def _on_worker_done(self) -> None:
@@ -235,7 +290,5 @@ class TrainingSession(QObject):
             return
         job.wait()
         self._job = None
-        if self.state == "failed":
-            return
-        finished = self.last is not None and self.last.state == "finished"
-        self._set_state("finished" if finished else ("stopped" if self.trainer is not None else "idle"))
+        self._watch.stop()
+        self._sync()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QUrl
+from PyQt6.QtCore import Qt, QUrl
 from PyQt6.QtGui import QDesktopServices
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -23,10 +23,10 @@ from PyQt6.QtWidgets import (
 from app.studio.models.export_job import ExportJob, ExportRequest
 from app.studio.models.preview_session import PreviewSession
 from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.types import PATH_KINDS, PreviewFrame, VideoSettings
 from app.studio.widgets.geometry_section import GeometrySection
 from app.studio.widgets.image_view import ImagePane
 from app.studio.widgets.path_editor import PathEditor
-from app.studio.workers.export import PATH_KINDS, VideoSettings
 from nerf.types import RenderResult
 
 SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
@@ -74,7 +74,7 @@ class ExportPanel(QWidget):
         job.finished.connect(self._on_finished)
         job.frame.connect(self._on_frame)
         job.error.connect(self._on_error)
-        training.trainerChanged.connect(lambda _t: (self._update_resolution(), self._on_state(job.state)))
+        training.trainerChanged.connect(lambda: (self._update_resolution(), self._on_state(job.state)))
         training.stateChanged.connect(lambda _s: self._on_state(job.state))
         training.snapshot.connect(lambda _s: self._on_state(job.state))  # the step it would export
         self._on_state(job.state)
@@ -107,8 +107,11 @@ class ExportPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(440)
-        scroll.setMaximumWidth(460)
+        # as wide as its content plus the vertical scroll bar: it scrolls up and down, never sideways
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        width = max(440, side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                    + 2 * scroll.frameWidth())
+        scroll.setFixedWidth(width)
         row = QHBoxLayout(self)
         row.addWidget(scroll)
         row.addWidget(self.frame_view, 1)
@@ -137,8 +140,9 @@ class ExportPanel(QWidget):
         width = None if trainer is None else max(8, round(trainer.scene.width * float(self.scale.currentData())))
         self.job.start(ExportRequest(self.settings(), geometry=self.geometry.request(width)))
 
-    def _on_preview(self, result: RenderResult, _nearest: int) -> None:
+    def _on_preview(self, frame: PreviewFrame) -> None:
         """The path editor's timeline moves the preview camera: show its renders here while no export runs."""
+        result = frame.result
         if self.isVisible() and self.job.state not in ("waiting", "running"):
             from nerf.colormap import robust_range
             from nerf.video import side_by_side

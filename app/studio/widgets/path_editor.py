@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -82,7 +81,9 @@ class PathEditor(QWidget):
         files.addWidget(self.load_button)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(QLabel("<b>Camera path</b> (keyframes; choose “designed path” above to export it)"))
+        title = QLabel("<b>Camera path</b> (keyframes; choose “designed path” above to export it)")
+        title.setWordWrap(True)  # else its one line sets the Export tab's column width
+        col.addWidget(title)
         col.addWidget(self.list)
         col.addLayout(grid)
         col.addLayout(edit)
@@ -200,7 +201,8 @@ class PathEditor(QWidget):
                             "Add keyframes from the preview camera or from a view.")
         self.changed.emit()
 
-    def _on_trainer(self, trainer: Any) -> None:
+    def _on_trainer(self) -> None:
+        trainer = self.preview.trainer
         self.view_combo.clear()
         if trainer is None:
             return

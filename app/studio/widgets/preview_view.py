@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.studio.models.preview_camera import PreviewCamera
 from app.studio.models.preview_session import PreviewSession
+from app.studio.types import PreviewFrame
 from app.studio.widgets.image_view import DepthPane, ImagePane
 from nerf.types import RenderResult
 
@@ -82,7 +83,7 @@ class PreviewView(QWidget):
         self.snap.activated.connect(self._snap)
         session.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
-        session.training.trainerChanged.connect(self._on_trainer)
+        session.training.trainerChanged.connect(self._on_trainer)  # a bound method: called with no argument
 
     def showEvent(self, ev) -> None:  # noqa: N802 - Qt override
         self.session.set_enabled(True)
@@ -92,7 +93,8 @@ class PreviewView(QWidget):
         self.session.set_enabled(False)  # another tab is on top: no renders for nobody
         super().hideEvent(ev)
 
-    def _on_trainer(self, trainer: Any) -> None:
+    def _on_trainer(self) -> None:
+        trainer = self.session.trainer
         self.snap.clear()
         if trainer is None:
             return
@@ -108,14 +110,15 @@ class PreviewView(QWidget):
         if trainer is not None and row >= 0:
             self.session.camera.reset(trainer.view_camera(int(self.snap.itemData(row))))
 
-    def _on_rendered(self, result: RenderResult, nearest: int) -> None:
+    def _on_rendered(self, frame: PreviewFrame) -> None:
+        result, nearest = frame.result, frame.nearest
         self.renders += 1
         self.last = result
         self.novel.show_rgb(result.rgb)
         self.depth.show_depth(display_depth(result, self.session.trainer), auto_range=True)
         self.info.setText(f"step {result.step} · {result.camera.width}x{result.camera.height} px · {MOUSE_HELP}")
         trainer = self.session.trainer
-        if nearest >= 0 and trainer is not None:
+        if nearest is not None and trainer is not None:
             img = (np.clip(trainer.scene.images[nearest], 0, 1) * 255).astype(np.uint8)
             self.nearest.show_rgb(img)
             self.nearest.set_title(f"nearest captured frame ({nearest})")

@@ -10,7 +10,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from app.studio.camera_math import mean_up
-from app.studio.workers.scene_io import SceneData
+from app.studio.types import SceneData
 
 TRAIN_RGBA = (0.2, 0.85, 0.3, 1.0)
 TEST_RGBA = (0.3, 0.6, 1.0, 1.0)

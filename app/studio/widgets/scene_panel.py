@@ -20,10 +20,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from app.studio.models.scene_model import SceneModel
+from app.studio.models.scene_model import SceneModel, poses_backup
+from app.studio.types import SceneData
 from app.studio.widgets.scene_3d import Scene3DView
-from app.studio.workers.scene_io import SceneData
-from devices.capture import spread_split
 from devices.frame import DepthKind
 
 TRAIN_COLOR = QColor("#2ecc40")
@@ -85,7 +84,8 @@ class ScenePanel(QWidget):
         self.view3d = Scene3DView()
         self._layout()
         self.thumbs.itemClicked.connect(self._toggle)
-        self.auto.clicked.connect(self._auto_split)
+        self.auto.clicked.connect(lambda: model.auto_split(self.k.value()))
+        model.splitting.connect(self._on_splitting)
         self.poses.clicked.connect(self._ask_estimate)
         self.undo_poses.clicked.connect(model.undo_poses)
         model.posesProgress.connect(self._pose_progress)
@@ -135,8 +135,7 @@ class ScenePanel(QWidget):
 
     def _ask_estimate(self) -> None:
         """Estimate at once when the scene has no poses; otherwise ask first (the dialog's Yes estimates)."""
-        data = self.model.data
-        if data is not None and any(f.c2w is not None for f in data.folder.frames):
+        if self.model.has_poses:
             self.confirm.open()
         else:
             self._estimate()
@@ -149,8 +148,8 @@ class ScenePanel(QWidget):
         editable = data.dataset is None
         self.pose_bar.hide()
         self.poses.setEnabled(editable and f.has_depth and f.depth_kind is DepthKind.METRIC)
-        self.undo_poses.setEnabled(editable and self.model.poses_backup() is not None)
-        self.auto.setEnabled(editable and f.has_poses)
+        self.undo_poses.setEnabled(editable and poses_backup(f.root) is not None)
+        self.auto.setEnabled(editable and f.has_poses and not self.model.splitting_now)
         self.k.setEnabled(editable)
         if len(f) < 2:
             self.note.setText(f"⚠ Only {len(f)} frame: SparseNeRF needs at least 2 views (training and a held-out "
@@ -192,16 +191,8 @@ class ScenePanel(QWidget):
         i = item.data(Qt.ItemDataRole.UserRole)
         self.model.set_training_view(i, i not in data.folder.train_ids)
 
-    def _auto_split(self) -> None:
+    def _on_splitting(self, busy: bool) -> None:
+        """While the automatic split reads the depth maps (on its own thread) its button waits."""
         data = self.model.data
-        if data is None or not data.folder.has_poses:
-            return
-        from devices.poses.coverage import scene_coverage_split
-
-        chosen = scene_coverage_split(data.folder, self.k.value())  # views that cover the depth, with reasons
-        if chosen is not None:
-            self.model.set_split(chosen.train, chosen.test, automatic=True, reasons=chosen.reasons)
-            return
-        positions = np.stack([f.c2w[:3, 3] for f in data.folder.frames])
-        train, test = spread_split(positions, self.k.value())
-        self.model.set_split(train, test, automatic=True)
+        self.auto.setEnabled(not busy and data is not None and self.model.editable and data.folder.has_poses)
+        self.auto.setText("Choosing views …" if busy else "Automatic few-shot split")

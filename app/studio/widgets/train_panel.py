@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitt
 
 from app.studio.models.preview_session import PreviewSession
 from app.studio.models.scene_model import SceneModel
-from app.studio.models.training_session import TrainingSession, eta_seconds
+from app.studio.models.train_launcher import TrainLauncher
+from app.studio.models.training_session import ACTIVE_STATES, TrainingSession, eta_seconds
 from app.studio.widgets.cluster_setting import ClusterSetting
 from app.studio.widgets.curves import CurvesView
 from app.studio.widgets.preview_view import PreviewView
@@ -28,26 +28,14 @@ def format_seconds(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def run_scene_path(trainer: Any) -> Path:
-    """The folder of the scene ``trainer`` trains (from its load arguments; its name when built in memory)."""
-    src = trainer.scene.extra.get("load_args") or {}
-    return Path(src.get("path") or trainer.scene.name)
-
-
-def same_path(a: Path, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
-
-
 class TrainPanel(QWidget):
     """View of a TrainingSession (+ the SceneModel it trains and the PreviewSession it shows)."""
 
     def __init__(self, training: TrainingSession, scene: SceneModel, preview: PreviewSession,
                  runs_dir: Path, parent=None) -> None:
         super().__init__(parent)
-        self.training, self.scene, self.runs_dir = training, scene, Path(runs_dir)
+        self.training, self.scene = training, scene
+        self.launcher = TrainLauncher(training, scene, runs_dir)
         self.settings = TrainSettings()
         self.cluster = ClusterSetting(training)
         self.train_button = QPushButton("▶ Train")
@@ -78,7 +66,7 @@ class TrainPanel(QWidget):
         training.snapshot.connect(self._on_snapshot)
         training.error.connect(lambda msg: self.status.setText(f"⚠ {msg}"))
         training.blockedChanged.connect(lambda _r: self._on_state(training.state))
-        training.trainerChanged.connect(lambda _t: self._show_target())
+        training.trainerChanged.connect(self._show_target)
         scene.sceneChanged.connect(lambda _d: self._on_state(training.state))
         scene.splitChanged.connect(lambda _t, _s: self._show_target())
         self.continue_run.toggled.connect(lambda _c: self._show_target())
@@ -108,52 +96,22 @@ class TrainPanel(QWidget):
         row.addWidget(side)
         row.addWidget(right, 1)
 
-    def new_run_dir(self) -> Path:
-        name = self.scene.root.name if self.scene.root is not None else "run"
-        return self.runs_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-    def can_continue(self) -> bool:
-        """A stopped or finished run is loaded whose scene is the current one (or there is no scene)."""
-        t = self.training
-        if t.trainer is None or t.state not in ("stopped", "finished"):
-            return False
-        return self.scene.root is None or same_path(self.scene.root, run_scene_path(t.trainer))
-
-    def continuing(self) -> bool:
-        return self.can_continue() and (self.continue_run.isChecked() or self.scene.root is None)
-
     def _on_train_clicked(self, _checked: bool = False) -> None:
         self.start()
 
     def start(self, config: Any = None) -> None:
-        """Train the current scene (a new run), or continue the loaded run for the budget in the settings."""
-        if self.training.blocked:
-            self.status.setText(f"⚠ Cannot train now: {self.training.blocked}.")
-            return
-        if self.continuing():
-            cfg = config if config is not None else self.settings.config()
-            self.training.continue_training(minutes=cfg.budget.minutes, steps=cfg.budget.steps)
-            return
-        if self.scene.root is None:
-            self.status.setText("No scene: record one on the Capture tab or open one (File ▸ Open).")
-            return
-        cfg = config if config is not None else self.settings.config()
-        self.training.start(self.scene.root, cfg, self.new_run_dir())
+        """What ▶ Train does (TrainLauncher): a new run of the current scene, or the loaded run continued for
+        the budget in the settings; ``config`` replaces the settings' TrainConfig."""
+        why_not = self.launcher.start(config if config is not None else self.settings.config(),
+                                      self.continue_run.isChecked())
+        if why_not is not None:
+            self.status.setText(f"⚠ {why_not}")
 
     def _show_target(self) -> None:
         """Say what ▶ Train will do: which scene it trains, or which run it continues."""
-        self.continue_run.setVisible(self.can_continue() and self.scene.root is not None)
-        t = self.training
-        if self.continuing():
-            name = t.run_dir.name if t.run_dir is not None else "the run"
-            self.target.setText(f"Will continue run <b>{name}</b> (scene {run_scene_path(t.trainer).name}, "
-                                f"step {t.trainer.step_count}) for the budget above.")
-        elif self.scene.data is not None:
-            f = self.scene.data.folder
-            self.target.setText(f"Will train scene <b>{f.root.name}</b>: {len(f.train_ids)} training views "
-                                f"{list(f.train_ids)}, {len(f.test_ids)} held-out test views.")
-        else:
-            self.target.setText("No scene loaded: record one on the Capture tab, or File ▸ Open a scene or a run.")
+        target = self.launcher.target(self.continue_run.isChecked())
+        self.continue_run.setVisible(target.offer_continue)
+        self.target.setText(target.text)
 
     def _pause_or_resume(self) -> None:
         if self.training.state == "paused":
@@ -162,7 +120,7 @@ class TrainPanel(QWidget):
             self.training.pause()
 
     def _on_state(self, state: str) -> None:
-        can_start = state not in ("loading", "running", "paused", "stopping")
+        can_start = state not in ACTIVE_STATES
         has_input = self.scene.root is not None or self.training.trainer is not None
         blocked = self.training.blocked
         self.train_button.setEnabled(can_start and has_input and not blocked)

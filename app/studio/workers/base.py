@@ -20,8 +20,10 @@ class Worker(QObject):
     """Subclass and implement ``work()``; it runs on the worker's own thread.
 
     ``work()`` polls ``stop_requested`` between units of work. Its return value is emitted with
-    ``finished``; a user-facing error (InputError, MissingDependencyError) or any other exception is
-    emitted as one line with ``failed``. ``done`` is emitted last in every case.
+    ``finished``: ``object`` here, the one generic signal; each subclass whose result is used redeclares it
+    with the result's type (``finished = pyqtSignal(SceneData)``). A user-facing error (InputError,
+    MissingDependencyError) or any other exception is emitted as one line with ``failed``. ``done`` is
+    emitted last in every case.
     """
 
     finished = pyqtSignal(object)

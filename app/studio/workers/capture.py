@@ -11,6 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 from app.studio.workers.base import LatestSlot, Worker
 from devices.capture import record
 from devices.frame import Frame, FrameSource, SourceInfo
+from devices.scene_folder import SceneFolder
 
 
 class CaptureWorker(Worker):
@@ -22,10 +23,11 @@ class CaptureWorker(Worker):
     the same function as ``sparsenerf capture``.
     """
 
-    opened = pyqtSignal(object)
+    finished = pyqtSignal(SourceInfo)
+    opened = pyqtSignal(SourceInfo)
     frameReady = pyqtSignal()
-    recorded = pyqtSignal(int, object)
-    recordingDone = pyqtSignal(object)
+    recorded = pyqtSignal(int, Frame)
+    recordingDone = pyqtSignal(SceneFolder)
     recordingFailed = pyqtSignal(str)
 
     def __init__(self, make_source: Callable[[], FrameSource], train_views: int = 3) -> None:

@@ -4,35 +4,16 @@ through the same nerf.paths / nerf.video functions as `sparsenerf render`."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
 
+from app.studio.types import PATH_KINDS, VideoSettings
 from app.studio.workers.base import Worker
 from devices.errors import InputError
 from nerf.types import Camera, RenderResult
-
-PATH_KINDS = {"spiral": "spiral around the training views", "interp": "through the training views",
-              "orbit": "orbit around the scene", "designed": "designed path (the keyframes below)"}
-"""Camera paths of nerf.paths, and the one designed in the path editor, with their labels."""
-
-
-@dataclass(frozen=True)
-class VideoSettings:
-    """A video export."""
-
-    path: str = "spiral"
-    """Camera path: "spiral", "interp" (through the training views) or "orbit"."""
-    frames: int = 60
-    """Number of video frames."""
-    scale: float = 0.5
-    """Resolution relative to the scene's images."""
-    fps: int = 24
-    """Frames per second of the MP4."""
-    designed: Any = None
-    """The nerf.camera_path.CameraPath of path "designed" (its fps x duration frames; ``frames`` is unused)."""
 
 
 def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
@@ -52,8 +33,9 @@ def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
 class ExportWorker(Worker):
     """``progress(done, total)`` and ``frameRendered(RenderResult)`` per frame; ``finished(Path)`` with the MP4. Cancelling leaves no file behind."""
 
+    finished = pyqtSignal(Path)
     progress = pyqtSignal(int, int)
-    frameRendered = pyqtSignal(object)
+    frameRendered = pyqtSignal(RenderResult)
 
     def __init__(self, trainer: Any, settings: VideoSettings, out: Path, render_lock: threading.Lock) -> None:
         super().__init__()

@@ -4,36 +4,24 @@ nerf.geometry_export functions as `sparsenerf export`. Cancelling leaves no file
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
 
+from app.studio.types import GeometryRequest
 from app.studio.workers.base import Worker
 from devices.errors import InputError
-from nerf.geometry_export import GeometrySettings
 from nerf.types import Camera, RenderResult
-
-GEOMETRY_KINDS = {"mesh": "mesh (.ply, TSDF fusion)", "pointcloud": "point cloud (.ply)",
-                  "depth": "depth maps (folder)"}
-"""What the geometry section exports, with its labels."""
-
-
-@dataclass(frozen=True)
-class GeometryRequest:
-    """One geometry export: ``kind`` in GEOMETRY_KINDS, and what to render."""
-
-    kind: str = "mesh"
-    settings: GeometrySettings = GeometrySettings()
 
 
 class GeometryWorker(Worker):
     """``progress(done, total)`` over the rendered views (and, for a mesh, the fused ones); ``frameRendered``
     with each view; ``finished(Path)`` with the file or folder."""
 
+    finished = pyqtSignal(Path)
     progress = pyqtSignal(int, int)
-    frameRendered = pyqtSignal(object)
+    frameRendered = pyqtSignal(RenderResult)
 
     def __init__(self, trainer: Any, request: GeometryRequest, out: Path, render_lock: threading.Lock) -> None:
         super().__init__()

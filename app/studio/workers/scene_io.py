@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
 
+from app.studio.types import SceneData, SplitResult
 from app.studio.workers.base import Worker
+from devices.capture import spread_split
 from devices.errors import InputError
 from devices.frame import DepthKind
 from devices.importers import ImportOptions, detect_format
@@ -18,30 +19,6 @@ from devices.scene_folder import TRANSFORMS, Intrinsics, SceneFolder, SceneFrame
 
 THUMB_WIDTH = 96
 """Thumbnail width in pixels."""
-
-
-@dataclass(frozen=True)
-class SceneData:
-    """A scene folder plus what the scene panel shows of it.
-
-    Attributes:
-        folder: the scene folder's metadata.
-        thumbnails: uint8 [h, THUMB_WIDTH, 3] per frame.
-        points: float32 [P, 3] world points from the depth (OpenCV world frame), P may be 0.
-        colors: uint8 [P, 3] their colours.
-        reasons / dataset: below.
-    """
-
-    folder: SceneFolder
-    thumbnails: list[np.ndarray]
-    points: np.ndarray
-    colors: np.ndarray
-    reasons: dict[int, str] = field(default_factory=dict)
-    """Why a frame has its role (train / test / unused), from transforms.json's optional
-    ``sparsenerf.split_reasons`` (frame file_path -> one line); frames without one get a generic reason."""
-    dataset: str | None = None
-    """None for a scene folder; "dtu" (or another loader's layout) for a benchmark scene opened as it is,
-    whose split is fixed by its protocol."""
 
 
 def depth_points(depth: np.ndarray, rgb: np.ndarray, K: np.ndarray, c2w: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +106,8 @@ def is_dataset_scene(path: Path) -> bool:
 class SceneLoadWorker(Worker):
     """Loads a scene folder for display; ``finished`` carries a SceneData."""
 
+    finished = pyqtSignal(SceneData)
+
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = Path(root)
@@ -143,6 +122,7 @@ class ImportWorker(Worker):
     ``progress(done, total)`` is emitted as frames are imported (total -1 when unknown).
     """
 
+    finished = pyqtSignal(Path)
     progress = pyqtSignal(int, int)
     detected = pyqtSignal(str)
 
@@ -169,6 +149,7 @@ class PoseWorker(Worker):
     ``progress(done, total or -1)`` while it works; ``finished(str)`` carries the one-line summary.
     """
 
+    finished = pyqtSignal(str)
     progress = pyqtSignal(int, int)
 
     def __init__(self, root: Path, train_views: int = 3) -> None:
@@ -183,3 +164,29 @@ class PoseWorker(Worker):
 
         _, result = estimate_scene_poses(self.root, progress=progress, train_views=self.train_views)
         return result.summary()
+
+
+def automatic_split(folder: SceneFolder, k: int) -> SplitResult:
+    """``k`` training views that together cover the most of the fused depth (devices.poses.coverage), each
+    with its reason; a scene without metric depth gets views spread along the camera path instead.
+    Reads every depth map: call it off the UI thread (SplitWorker)."""
+    from devices.poses.coverage import scene_coverage_split
+
+    chosen = scene_coverage_split(folder, k)
+    if chosen is not None:
+        return SplitResult(folder.root, list(chosen.train), list(chosen.test), dict(chosen.reasons))
+    train, test = spread_split(np.stack([f.c2w[:3, 3] for f in folder.frames]), k)
+    return SplitResult(folder.root, list(train), list(test))
+
+
+class SplitWorker(Worker):
+    """The automatic few-shot split (``automatic_split``); ``finished(SplitResult)``."""
+
+    finished = pyqtSignal(SplitResult)
+
+    def __init__(self, folder: SceneFolder, k: int) -> None:
+        super().__init__()
+        self.folder, self.k = folder, int(k)
+
+    def work(self) -> SplitResult:
+        return automatic_split(self.folder, self.k)

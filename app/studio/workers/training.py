@@ -9,8 +9,9 @@ from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
 
-from app.studio.workers.base import Worker
-from nerf.types import Camera
+from app.studio.types import RenderedFrame, RenderFailure, RenderRequest
+from app.studio.workers.base import LatestSlot, Worker
+from nerf.types import TrainSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +19,15 @@ log = logging.getLogger(__name__)
 class TrainingWorker(Worker):
     """Builds a Trainer on its own thread (loading the scene can take seconds) and runs its loop.
 
-    ``trainerReady(Trainer)`` is emitted before the loop starts, ``snapshot(TrainSnapshot)`` at the
-    trainer's bounded rate. When the loop ends (finished or stopped) the trainer saves its checkpoint.
-    ``run_loop=False`` only builds the trainer (opening a finished run for preview and export).
+    ``trainerReady()`` is emitted once ``trainer`` holds the built trainer, before the loop starts (no
+    payload: a local Trainer and an app.cluster RemoteTrainer share an interface but no base class, which
+    a typed signal needs); ``snapshot(TrainSnapshot)`` at the trainer's bounded rate. ``phase`` says where
+    the thread is: "building" (until the loop starts), "looping" (in ``trainer.run``), "ending". When the loop ends (finished or stopped) the trainer saves
+    its checkpoint. ``run_loop=False`` only builds the trainer (opening a finished run for preview and export).
     """
 
-    trainerReady = pyqtSignal(object)
-    snapshot = pyqtSignal(object)
+    trainerReady = pyqtSignal()
+    snapshot = pyqtSignal(TrainSnapshot)
 
     def __init__(self, make_trainer: Callable[[], Any], run_loop: bool = True, trainer: Any = None,
                  step_lock: Any = None) -> None:
@@ -33,6 +36,7 @@ class TrainingWorker(Worker):
         self.run_loop = run_loop
         self.trainer = trainer
         self.step_lock = step_lock
+        self.phase = "building"
         self._trainer_lock = threading.Lock()
 
     def request_stop(self) -> None:
@@ -46,60 +50,63 @@ class TrainingWorker(Worker):
             trainer = self.make_trainer()
             with self._trainer_lock:
                 self.trainer = trainer
-            self.trainerReady.emit(trainer)
+            self.trainerReady.emit()
         if not self.run_loop or self.stop_requested:
             return self.trainer
         if self.step_lock is not None:  # no step while another thread renders with the model (an export)
             self.trainer.control.step_lock = self.step_lock
-        self.trainer.control.run(self.snapshot.emit)  # saves the checkpoint on its way out
+        self.phase = "looping"
+        try:
+            self.trainer.control.run(self.snapshot.emit)  # saves the checkpoint on its way out
+        finally:
+            self.phase = "ending"
         return self.trainer
 
 
 class RenderWorker(Worker):
-    """Serves preview render requests; only the newest pending request is kept.
+    """Serves preview render requests, newest first: ``requests`` is a latest-wins slot.
 
     ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. Each
     request goes to ``trainer.control.request_render``: served between steps on the training thread while
-    its loop runs, else rendered right here. ``rendered(RenderResult, request_id)`` carries each
-    result, ``renderFailed(str, request_id)`` a render that raised (the worker goes on serving later
-    requests). ``render_lock`` serialises use of the model with the export thread.
+    its loop runs (the loop coalesces too), else rendered right here. ``rendered(RenderedFrame)``
+    carries each result, ``renderFailed(RenderFailure)`` a render that raised (the worker goes on serving
+    later requests). ``render_lock`` serialises use of the model with the export thread.
     """
 
-    rendered = pyqtSignal(object, int)
-    renderFailed = pyqtSignal(str, int)
+    rendered = pyqtSignal(RenderedFrame)
+    renderFailed = pyqtSignal(RenderFailure)
 
-    def __init__(self, render_lock: threading.Lock) -> None:
+    def __init__(self, render_lock: Any) -> None:
         super().__init__()
         self.render_lock = render_lock
-        self._cv = threading.Condition()
-        self._request: tuple[Any, Camera, int] | None = None
+        self.requests: LatestSlot[tuple[Any, RenderRequest]] = LatestSlot()
+        self._wake = threading.Event()
 
-    def submit(self, trainer: Any, camera: Camera, request_id: int) -> None:
-        """Thread-safe: render ``camera`` with ``trainer`` next, dropping any older pending request."""
-        with self._cv:
-            self._request = (trainer, camera, request_id)
-            self._cv.notify()
+    def submit(self, trainer: Any, request: RenderRequest) -> None:
+        """Thread-safe: render ``request`` with ``trainer`` next, dropping any older pending request."""
+        self.requests.put((trainer, request))
+        self._wake.set()
 
     def request_stop(self) -> None:
         super().request_stop()
-        with self._cv:
-            self._cv.notify()
+        self._wake.set()
 
     def work(self) -> None:
         while not self.stop_requested:
-            with self._cv:
-                self._cv.wait_for(lambda: self._request is not None or self.stop_requested, timeout=0.5)
-                request, self._request = self._request, None
-            if request is None or self.stop_requested:
-                continue
-            trainer, camera, rid = request
+            self._wake.wait(timeout=0.5)
+            self._wake.clear()  # a submit after this line sets it again: no request is left waiting
+            pending = self.requests.take()
+            if pending is not None and not self.stop_requested:
+                self._serve(*pending)
 
-            def failed(exc: Exception, rid: int = rid) -> None:
-                log.error("preview render %d failed: %s: %s", rid, type(exc).__name__, exc)
-                self.renderFailed.emit(f"{type(exc).__name__}: {exc}", rid)
+    def _serve(self, trainer: Any, request: RenderRequest) -> None:
+        def failed(exc: Exception) -> None:
+            log.error("preview render %d failed: %s: %s", request.request_id, type(exc).__name__, exc)
+            self.renderFailed.emit(RenderFailure(request, f"{type(exc).__name__}: {exc}"))
 
-            try:
-                with self.render_lock:
-                    trainer.control.request_render(camera, lambda result, rid=rid: self.rendered.emit(result, rid), failed)
-            except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
-                failed(exc)
+        try:
+            with self.render_lock:
+                trainer.control.request_render(request.camera,
+                                               lambda result: self.rendered.emit(RenderedFrame(request, result)), failed)
+        except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
+            failed(exc)
