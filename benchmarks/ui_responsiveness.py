@@ -106,7 +106,7 @@ def main() -> int:
     qapp = QApplication(sys.argv[:1])  # noqa: F841 - must outlive the window
     from app.studio.app import make_window
     from app.studio.models.export_job import ExportRequest
-    from app.studio.workers.export import VideoSettings
+    from app.studio.types import VideoSettings
 
     work = Path(tempfile.mkdtemp(prefix="ui_bench_"))
     w = make_window(None, virtual=False, workspace=work)
