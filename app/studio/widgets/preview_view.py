@@ -5,6 +5,7 @@ Left drag orbits, right or middle drag pans, the wheel zooms. A combo box snaps 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from app.studio.widgets.image_view import DepthPane, ImagePane
 from nerf.types import RenderResult
 
 MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
+FAILURE_SHOWN_S = 3.0
+"""A failed render stays said this long, although the renders after it (the same drag) succeed at once."""
 
 
 class MouseCameraPane(ImagePane):
@@ -69,6 +72,7 @@ class PreviewView(QWidget):
         self.info.setToolTip(MOUSE_HELP)
         self.renders = 0
         self.last: RenderResult | None = None
+        self._failure: tuple[float, str] | None = None  # (when, message) of the last failed render
         row = QHBoxLayout()
         for pane in (self.novel, self.depth, self.nearest):
             row.addWidget(pane, 1)
@@ -116,7 +120,10 @@ class PreviewView(QWidget):
         self.last = result
         self.novel.show_rgb(result.rgb)
         self.depth.show_depth(display_depth(result, self.session.trainer), auto_range=True)
-        self.info.setText(f"step {result.step} · {result.camera.width}x{result.camera.height} px · {MOUSE_HELP}")
+        text = f"step {result.step} · {result.camera.width}x{result.camera.height} px · {MOUSE_HELP}"
+        if self._failure is not None and time.monotonic() - self._failure[0] < FAILURE_SHOWN_S:
+            text = f"⚠ a preview render failed: {self._failure[1]} · {text}"
+        self.info.setText(text)
         trainer = self.session.trainer
         if nearest is not None and trainer is not None:
             img = (np.clip(trainer.scene.images[nearest], 0, 1) * 255).astype(np.uint8)
@@ -125,6 +132,7 @@ class PreviewView(QWidget):
 
 
     def _on_failed(self, message: str) -> None:
+        self._failure = (time.monotonic(), message)
         self.info.setText(f"⚠ preview render failed: {message} · move the view to try again")
 
 
