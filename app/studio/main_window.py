@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QFileDialog, QMainWindow, QProgressBar, QTabWidget
+from PyQt6.QtWidgets import QFileDialog, QMainWindow, QTabWidget
 
 from app.studio.device_catalog import DeviceEntry, list_devices, virtual_entry
 from app.studio.models.capture_session import CaptureSession
@@ -18,10 +18,12 @@ from app.studio.models.scene_model import SceneModel
 from app.studio.models.training_session import TrainingSession
 from app.studio.widgets.capture_panel import CapturePanel
 from app.studio.widgets.export_panel import ExportPanel
+from app.studio.widgets.import_progress import ImportProgress
 from app.studio.widgets.scene_panel import ScenePanel
 from app.studio.widgets.train_panel import TrainPanel
 from app.studio.workers.scene_io import is_dataset_scene
 from devices.scene_folder import TRANSFORMS
+from nerf.run_state import ACTIVE_STATES
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,7 @@ class MainWindow(QMainWindow):
                             (self.train_panel, "3 · Train && preview"), (self.export_panel, "4 · Export")):
             self.tabs.addTab(panel, name)
         self.setCentralWidget(self.tabs)
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(240)
-        self.progress.hide()
-        self.statusBar().addPermanentWidget(self.progress)
+        self.progress = ImportProgress(self.importer, self.statusBar())
         self._menus()
         self._wire()
         self.capture.set_devices(devices if devices is not None else list_devices(virtual_entry()))
@@ -88,9 +87,10 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         for text, key, slot in (("&Open scene or run…", QKeySequence.StandardKey.Open, self._open_dialog),
-                                ("&Import recording file (.mkv, .r3d, .svo, …)…", "Ctrl+I", self._import_file),
+                                ("&Import recording file (.mkv, .r3d, .svo, …)…", "Ctrl+I",
+                                 lambda: self._import_dialog(folder=False)),
                                 ("Import capture &folder (Stray Scanner, Polycam, NVS-RGBD, …)…", "Ctrl+Shift+I",
-                                 self._import_folder),
+                                 lambda: self._import_dialog(folder=True)),
                                 ("&Quit", QKeySequence.StandardKey.Quit, self.close)):
             action = QAction(text, self)
             action.setShortcut(key)
@@ -106,11 +106,7 @@ class MainWindow(QMainWindow):
         self.scene.sceneChanged.connect(lambda d: self.setWindowTitle(f"SparseNeRF Studio — {d.folder.root.name}"))
         self.scene.error.connect(lambda m: bar.showMessage(m, 10_000))
         self.training.error.connect(lambda m: bar.showMessage(f"training: {m}", 10_000))
-        self.importer.started.connect(lambda s: self._busy(f"importing {s} …"))
-        self.importer.detected.connect(lambda d: bar.showMessage(f"importing: {d}"))
-        self.importer.progress.connect(self._import_progress)
         self.importer.finished.connect(self._import_done)
-        self.importer.error.connect(self._import_failed)
         self.scene.sceneChanged.connect(self._warn_if_too_few_views)
         self.training.stateChanged.connect(self._live_view_while_training)
         self.train_panel.settings.keep_live.toggled.connect(lambda _k: self._live_view_while_training(self.training.state))
@@ -120,7 +116,7 @@ class MainWindow(QMainWindow):
     def _live_view_while_training(self, state: str) -> None:
         """Pause the sensor's live view while a run trains (unless the Train tab's setting keeps it), and
         start it again when the training ends; a recording in progress is never interrupted."""
-        training = state in ("loading", "running", "paused", "stopping")
+        training = state in ACTIVE_STATES
         keep = self.train_panel.settings.keep_live.isChecked()
         cap = self.capture
         if training and not keep and cap.live and not cap.recording:
@@ -171,41 +167,20 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def _import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a recording", str(Path.home()))
-        if path:
-            self._import(Path(path))
-
-    def _import_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Import a capture folder", str(Path.home()))
-        if path:
-            self._import(Path(path))
-
-    def _import(self, path: Path) -> None:
-        """Run the importer for ``path``; a scene `sparsenerf train` reads as it is (DTU) opens directly."""
-        if is_dataset_scene(path) or (path / TRANSFORMS).is_file():
-            self.open_path(path)
+    def _import_dialog(self, folder: bool) -> None:
+        """Import a recording file or a capture folder; a scene `sparsenerf train` reads as it is (DTU) opens
+        directly (``open_path``)."""
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Import a capture folder", str(Path.home()))
         else:
-            self.importer.start(path)
-
-    def _busy(self, message: str) -> None:
-        self.statusBar().showMessage(message)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-
-    def _import_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 0))
-        self.progress.setValue(done)
+            path, _ = QFileDialog.getOpenFileName(self, "Import a recording", str(Path.home()))
+        if path:
+            self.open_path(Path(path))
 
     def _import_done(self, out: Path) -> None:
-        self.progress.hide()
         self.statusBar().showMessage(f"imported into {out}", 10_000)
         self.scene.load(out)
         self.tabs.setCurrentWidget(self.scene_panel)
-
-    def _import_failed(self, message: str) -> None:
-        self.progress.hide()
-        self.statusBar().showMessage(f"import failed: {message}", 15_000)
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt override

@@ -30,7 +30,7 @@ def make_three_keyframes(studio, qtbot):
     for view in (scene.train_ids[1], scene.test_ids[0]):
         choose(qtbot, editor.view_combo, editor.view_combo.itemText(editor.view_combo.findData(view)))
         click(qtbot, editor.add_view_button)
-    assert [k.time for k in editor.keyframes] == [0.0, 1.0, 2.0] and editor.list.count() == 3
+    assert [k.time for k in editor.keys.keyframes] == [0.0, 1.0, 2.0] and editor.list.count() == 3
     return editor
 
 
@@ -38,14 +38,14 @@ def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path,
     open_export_tab(studio, qtbot, tiny_scene, steps=10)
     editor = make_three_keyframes(studio, qtbot)
     scene = studio.training.trainer.scene
-    np.testing.assert_allclose(editor.keyframes[2].c2w, scene.c2w[scene.test_ids[0]])
+    np.testing.assert_allclose(editor.keys.keyframes[2].c2w, scene.c2w[scene.test_ids[0]])
     # reorder: the third keyframe's pose moves up to the second slot, times stay in place
     click_item(qtbot, editor.list, 2)
     click(qtbot, editor.up_button)
-    np.testing.assert_allclose(editor.keyframes[1].c2w, scene.c2w[scene.test_ids[0]])
-    assert [k.time for k in editor.keyframes] == [0.0, 1.0, 2.0] and editor.list.currentRow() == 1
+    np.testing.assert_allclose(editor.keys.keyframes[1].c2w, scene.c2w[scene.test_ids[0]])
+    assert [k.time for k in editor.keys.keyframes] == [0.0, 1.0, 2.0] and editor.list.currentRow() == 1
     editor.fov.setValue(55.0)  # the selected keyframe's field of view
-    assert editor.keyframes[1].fov_deg == 55.0
+    assert editor.keys.keyframes[1].fov_deg == 55.0
     qtbot.mouseClick(editor.loop, Qt.MouseButton.LeftButton, pos=QPoint(6, editor.loop.height() // 2))  # its box
     path = editor.path()
     assert path.loop and path.duration == pytest.approx(3.0)
@@ -57,7 +57,7 @@ def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path,
     click(qtbot, editor.play_button)
     run_until(lambda: editor.timeline.value() != 500, 10_000)
     click(qtbot, editor.play_button)
-    assert not editor._player.isActive()
+    assert editor.play_button.text() == "▶ Play" and not editor.player.player.isActive()
     # save, then load it back over an edited list
     out = tmp_path / "camera_path.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
@@ -71,10 +71,10 @@ def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path,
         np.testing.assert_allclose(a.K, b.K, atol=1e-6)
     click_item(qtbot, editor.list, 0)
     click(qtbot, editor.delete_button)
-    assert len(editor.keyframes) == 2
+    assert len(editor.keys.keyframes) == 2
     click(qtbot, editor.load_button)
-    assert len(editor.keyframes) == 3 and editor.loop.isChecked()
-    for a, b in zip(editor.keyframes, path.keyframes):
+    assert len(editor.keys.keyframes) == 3 and editor.loop.isChecked()
+    for a, b in zip(editor.keys.keyframes, path.keyframes):
         np.testing.assert_allclose(a.c2w, b.c2w, atol=1e-6)
         assert (a.time, a.fov_deg) == pytest.approx((b.time, b.fov_deg))
     # export the video along the designed path: fps x duration frames

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.models.training_session import TrainingSession
 from app.studio.types import GeometryRequest, VideoSettings
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.export import ExportWorker
 from app.studio.workers.geometry import GeometryWorker
+from nerf.run_state import ACTIVE_STATES
 from nerf.types import RenderResult
 
 GEOMETRY_SUFFIX = {"mesh": ".ply", "pointcloud": ".ply", "depth": ""}

@@ -12,6 +12,7 @@ from app.studio.models.training_session import TrainingSession
 from app.studio.types import PreviewFrame, RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import RenderWorker
+from nerf.run_state import ENDED_STATES, RunState
 from nerf.types import Camera
 
 MOVING_SCALE = 0.25
@@ -72,11 +73,11 @@ class PreviewSession(QObject):
         self.camera.reset(trainer.view_camera(scene.train_ids[0]))
 
     def _on_state(self, state: str) -> None:
-        if state == "running":
+        if state == RunState.RUNNING:
             self._refresh.start()
         else:
             self._refresh.stop()
-        if state in ("stopped", "finished"):
+        if state in ENDED_STATES:
             self.request(self.full_scale)  # the final model, through the render worker
 
     def set_enabled(self, enabled: bool, viewer: object = None) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.studio.models.scene_model import SceneModel
-from app.studio.models.training_session import FINISHED, STOPPED, TrainingSession
+from app.studio.models.training_session import TrainingSession
+from nerf.run_state import ENDED_STATES
 
 
 def run_scene_path(trainer: Any) -> Path:
@@ -49,7 +50,7 @@ class TrainLauncher:
     def can_continue(self) -> bool:
         """A stopped or finished run is loaded whose scene is the one on screen (or no scene is)."""
         t = self.training
-        if t.trainer is None or t.state not in (STOPPED, FINISHED):
+        if t.trainer is None or t.state not in ENDED_STATES:
             return False
         return self.scene.root is None or same_path(self.scene.root, run_scene_path(t.trainer))
 

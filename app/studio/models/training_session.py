@@ -13,12 +13,9 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import TrainingWorker
+from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
 from nerf.types import TrainSnapshot
 
-IDLE, LOADING, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, FAILED = (
-    "idle", "loading", "running", "paused", "stopping", "stopped", "finished", "failed")
-ACTIVE_STATES = (LOADING, RUNNING, PAUSED, STOPPING)
-"""States in which the training thread is alive."""
 WATCH_MS = 100
 """While the training thread lives, look at the loop's state this often (pause and resume take effect between
 two steps, on the training thread)."""
@@ -64,18 +61,18 @@ def read_history(run_dir: Path) -> tuple[TrainHistory, TrainSnapshot | None]:
 
 def eta_seconds(snap: TrainSnapshot) -> float | None:
     """Seconds left (the trainer's own estimate, nerf.train_loop.LoopControl.eta_s); None while unknown or done."""
-    if snap.state in ("stopped", "finished"):
+    if snap.state in ENDED_STATES:
         return None
     return snap.eta_s
 
 
 def session_state(loop: str | None, *, phase: str | None, stop_requested: bool, failed: bool,
-                  last: str | None = None) -> str:
-    """The session's state, from the training loop's own state and the training thread's lifecycle.
+                  last: str | None = None) -> RunState:
+    """The session's RunState, from the training loop's own RunState and the training thread's lifecycle.
 
     The loop (nerf.train_loop.LoopControl) alone says whether a run is running, paused, stopped or finished;
-    the session adds only what happens around it: loading (the thread builds the trainer), stopping (a stop
-    was asked, or the loop has ended and saves its checkpoint), failed (the thread raised).
+    the session adds only what happens around it: LOADING (the thread builds the trainer), STOPPING (a stop
+    was asked, or the loop has ended and saves its checkpoint), FAILED (the thread raised).
 
     Args:
         loop: the trainer's loop state (``trainer.control.state``), None without a trainer.
@@ -84,18 +81,18 @@ def session_state(loop: str | None, *, phase: str | None, stop_requested: bool, 
         last: the state in the last snapshot of an opened run (its metrics.jsonl), whose loop never ran here.
     """
     if failed:
-        return FAILED
+        return RunState.FAILED
     if phase is None:
         if loop is None:
-            return IDLE
-        if loop in (STOPPED, FINISHED):
-            return loop
-        return last if last in (STOPPED, FINISHED) else STOPPED  # an opened run: as its log ended
-    if phase == "ending" or (phase == "looping" and (stop_requested or loop in (STOPPED, FINISHED))):
-        return STOPPING
-    if phase != "looping" or loop in (None, IDLE):
-        return LOADING
-    return loop
+            return RunState.IDLE
+        if loop in ENDED_STATES:
+            return RunState(loop)
+        return RunState(last) if last in ENDED_STATES else RunState.STOPPED  # an opened run: as its log ended
+    if phase == "ending" or (phase == "looping" and (stop_requested or loop in ENDED_STATES)):
+        return RunState.STOPPING
+    if phase != "looping" or loop in (None, RunState.IDLE):
+        return RunState.LOADING
+    return RunState(loop)
 
 
 def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> None:
@@ -116,13 +113,13 @@ def extend_budget(trainer: Any, minutes: float | None, steps: int | None) -> Non
 class TrainingSession(QObject):
     """One Trainer, its loop on a worker thread, and the history of its snapshots.
 
-    Signals: stateChanged(str); trainerChanged() (read ``trainer``; no payload: a local Trainer and a
+    Signals: stateChanged(str: a RunState's value); trainerChanged() (read ``trainer``; no payload: a local Trainer and a
     RemoteTrainer share no base class); snapshot(TrainSnapshot); error(str); blockedChanged(str): why training
     cannot start now ("" when it can), e.g. an export renders the model.
 
-    ``state`` (idle, loading, running, paused, stopping, stopped, finished, failed) is never set by the session:
-    it is ``session_state`` of the loop's own state and the thread's lifecycle, looked at again on every
-    worker signal, every command and every WATCH_MS while the thread lives; stateChanged follows its changes.
+    ``state`` (a nerf.run_state.RunState) is never set by the session on its own: it is ``session_state`` of
+    the loop's own RunState and the thread's lifecycle, looked at again on every worker signal, every command
+    and every WATCH_MS while the thread lives; stateChanged follows its changes.
     """
 
     stateChanged = pyqtSignal(str)
@@ -133,7 +130,7 @@ class TrainingSession(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.state = IDLE
+        self.state = RunState.IDLE
         """The last state announced by stateChanged (see the class docstring)."""
         self.trainer: Any = None
         self.history = TrainHistory()
@@ -231,12 +228,12 @@ class TrainingSession(QObject):
 
     def pause(self) -> None:
         """Ask the loop to pause after the current step; ``state`` says paused once the loop does."""
-        if self.trainer is not None and self.state == RUNNING:
+        if self.trainer is not None and self.state == RunState.RUNNING:
             self.trainer.control.pause()
             self._sync()
 
     def resume(self) -> None:
-        if self.trainer is not None and self.state == PAUSED:
+        if self.trainer is not None and self.state == RunState.PAUSED:
             self.trainer.control.resume()
             self._sync()
 

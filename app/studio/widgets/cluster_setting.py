@@ -13,6 +13,7 @@ from typing import Any
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from app.studio.models.training_session import TrainingSession
+from nerf.run_state import ACTIVE_STATES
 
 DEFAULT_ADDRESS = "ray://127.0.0.1:10001"
 
@@ -48,8 +49,7 @@ class ClusterSetting(QWidget):
         self.address.textChanged.connect(self._changed)
         self.gpus.valueChanged.connect(self._changed)
         training.snapshot.connect(self._on_snapshot)
-        training.stateChanged.connect(lambda _s: self.setEnabled(training.state not in ("loading", "running",
-                                                                                      "paused", "stopping")))
+        training.stateChanged.connect(lambda _s: self.setEnabled(training.state not in ACTIVE_STATES))
         self._changed()
 
     def _changed(self, *_: Any) -> None:

@@ -22,11 +22,12 @@ from PyQt6.QtWidgets import (
 
 from app.studio.models.export_job import ExportJob, ExportRequest
 from app.studio.models.preview_session import PreviewSession
-from app.studio.models.training_session import ACTIVE_STATES, TrainingSession
+from app.studio.models.training_session import TrainingSession
 from app.studio.types import PATH_KINDS, PreviewFrame, VideoSettings
 from app.studio.widgets.geometry_section import GeometrySection
 from app.studio.widgets.image_view import ImagePane
 from app.studio.widgets.path_editor import PathEditor
+from nerf.run_state import ACTIVE_STATES
 from nerf.types import RenderResult
 
 SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
@@ -130,7 +131,7 @@ class ExportPanel(QWidget):
     def start(self) -> None:
         self._depth_range = None
         if self.editor is not None:
-            self.editor.stop_playing()
+            self.editor.player.stop_playing()
         self.job.start(ExportRequest(self.settings()))
 
     def start_geometry(self) -> None:

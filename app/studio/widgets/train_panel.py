@@ -12,11 +12,12 @@ from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitt
 from app.studio.models.preview_session import PreviewSession
 from app.studio.models.scene_model import SceneModel
 from app.studio.models.train_launcher import TrainLauncher
-from app.studio.models.training_session import ACTIVE_STATES, TrainingSession, eta_seconds
+from app.studio.models.training_session import TrainingSession, eta_seconds
 from app.studio.widgets.cluster_setting import ClusterSetting
 from app.studio.widgets.curves import CurvesView
 from app.studio.widgets.preview_view import PreviewView
 from app.studio.widgets.train_settings import TrainSettings
+from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
 from nerf.types import TrainSnapshot
 
 CURVES_REFRESH_MS = 1000
@@ -114,7 +115,7 @@ class TrainPanel(QWidget):
         self.target.setText(target.text)
 
     def _pause_or_resume(self) -> None:
-        if self.training.state == "paused":
+        if self.training.state == RunState.PAUSED:
             self.training.resume()
         else:
             self.training.pause()
@@ -127,17 +128,17 @@ class TrainPanel(QWidget):
         self.train_button.setToolTip(f"Disabled: {blocked}" if blocked else "Train the scene named above")
         self._show_target()
         self.settings.setEnabled(can_start)
-        self.pause_button.setEnabled(state in ("running", "paused"))
-        self.pause_button.setText("▶ Resume" if state == "paused" else "❚❚ Pause")
-        self.stop_button.setEnabled(state in ("loading", "running", "paused"))
+        self.pause_button.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
+        self.pause_button.setText("▶ Resume" if state == RunState.PAUSED else "❚❚ Pause")
+        self.stop_button.setEnabled(state in (RunState.LOADING, RunState.RUNNING, RunState.PAUSED))
         if blocked:
             self.status.setText(f"▶ Train is disabled: {blocked}.")
-        elif state == "loading":
+        elif state == RunState.LOADING:
             self.status.setText("Loading the scene and building the field …")
-        elif state in ("stopped", "finished") and self.training.run_dir is not None:
+        elif state in ENDED_STATES and self.training.run_dir is not None:
             self.status.setText(f"Training {state}. Checkpoint saved in<br>{self.training.run_dir}"
                                 + self._numbers(self.training.last))
-        elif state == "idle":
+        elif state == RunState.IDLE:
             self.status.setText("Press ▶ Train." if has_input else "Load or record a scene, then press ▶ Train.")
 
     def _refresh_curves(self) -> None:

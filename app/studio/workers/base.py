@@ -1,4 +1,4 @@
-"""A worker QObject run in its own QThread, with a thread-safe stop flag; ``LatestSlot`` (nerf.latest) re-exported."""
+"""A worker QObject run in its own QThread, with a thread-safe stop flag."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import traceback
 from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal, pyqtSlot
 
 from devices.errors import InputError, MissingDependencyError
-from nerf.latest import LatestSlot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LatestSlot", "Worker", "WorkerThread"]
+__all__ = ["Worker", "WorkerThread"]
 
 
 class Worker(QObject):

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 
-from app.studio.workers.base import LatestSlot, Worker
+from app.studio.workers.base import Worker
 from devices.capture import record
 from devices.frame import Frame, FrameSource, SourceInfo
 from devices.scene_folder import SceneFolder
+from nerf.latest import LatestSlot
 
 
 class CaptureWorker(Worker):

@@ -10,7 +10,8 @@ from typing import Any
 from PyQt6.QtCore import pyqtSignal
 
 from app.studio.types import RenderedFrame, RenderFailure, RenderRequest
-from app.studio.workers.base import LatestSlot, Worker
+from app.studio.workers.base import Worker
+from nerf.latest import LatestSlot
 from nerf.types import TrainSnapshot
 
 log = logging.getLogger(__name__)
