@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.importer.shutdown()
         self.scene.shutdown()
+        self.scene.auto_split.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.statusBar().showMessage("stopping background work …")

@@ -108,6 +108,7 @@ def test_dropping_a_recording_imports_it_with_progress(studio, qtbot, tmp_path):
     assert progress and progress[-1][0] == 3
     assert studio.tabs.currentWidget() is studio.scene_panel
     assert studio.scene_panel.thumbs.count() == 3
+    assert studio.progress.isHidden()  # the status bar's import progress, done
 
 
 def test_every_depth_pane_draws_near_in_red_like_the_videos(qtbot):

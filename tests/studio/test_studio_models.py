@@ -128,22 +128,23 @@ def test_the_automatic_split_runs_on_a_worker_thread(qtbot, tiny_scene, tmp_path
     monkeypatch.setattr(coverage, "scene_coverage_split", held_split)
     model = SceneModel()
     busy: list[bool] = []
-    model.splitting.connect(busy.append)
+    model.auto_split.busyChanged.connect(busy.append)
     load(model, qtbot, root)
     try:
-        assert model.auto_split(2)  # returns at once, while the split waits for the gate
-        assert model.splitting_now and busy == [True]
-        assert not model.auto_split(2)  # one split at a time
+        assert model.auto_split.start(2)  # returns at once, while the split waits for the gate
+        assert model.auto_split.busy and busy == [True]
+        assert not model.auto_split.start(2)  # one split at a time
         run_until(lambda: bool(threads), 10_000)
         assert threads[0] is not threading.main_thread()
         with qtbot.waitSignal(model.splitChanged, timeout=30_000) as sig:
             gate.set()
         assert len(sig.args[0]) == 2 and read_scene(root).train_ids == sig.args[0]
-        run_until(lambda: not model.splitting_now, 10_000)
+        run_until(lambda: not model.auto_split.busy, 10_000)
         assert busy == [True, False]
         assert all("fused depth" in model.reason(i, "train") for i in sig.args[0])
     finally:
         gate.set()
+        model.auto_split.shutdown()
         model.shutdown()
 
 

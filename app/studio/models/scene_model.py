@@ -9,9 +9,10 @@ from pathlib import Path
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from app.studio.types import SceneData, SplitResult
+from app.studio.models.auto_split import AutoSplit
+from app.studio.types import SceneData
 from app.studio.workers.base import WorkerThread
-from app.studio.workers.scene_io import PoseWorker, SceneLoadWorker, SplitWorker
+from app.studio.workers.scene_io import PoseWorker, SceneLoadWorker
 from devices.scene_folder import TRANSFORMS
 from devices.scene_writer import update_scene
 
@@ -27,22 +28,21 @@ def poses_backup(root: Path | None) -> Path | None:
 
 class SceneModel(QObject):
     """Signals: loading(str path); sceneChanged(SceneData); splitChanged(list train, list test); error(str);
-    posesProgress(done, total or -1) and posesEstimated(str summary) around a pose estimation;
-    splitting(bool) around an automatic split (which reads every depth map, on its own thread)."""
+    posesProgress(done, total or -1) and posesEstimated(str summary) around a pose estimation."""
 
     loading = pyqtSignal(str)
     posesProgress = pyqtSignal(int, int)
     posesEstimated = pyqtSignal(str)
     sceneChanged = pyqtSignal(SceneData)
     splitChanged = pyqtSignal(list, list)
-    splitting = pyqtSignal(bool)
     error = pyqtSignal(str)
 
     def __init__(self) -> None:
         super().__init__()
         self.data: SceneData | None = None
         self._job: WorkerThread | None = None
-        self._split_job: WorkerThread | None = None
+        self.auto_split = AutoSplit(self)
+        """The automatic few-shot split of this scene (on its own thread)."""
         self._posing: Path | None = None
         self.manual: dict[int, str] = {}
         """Why the user changed a view's role this session (view -> reason), shown on its thumbnail."""
@@ -97,7 +97,7 @@ class SceneModel(QObject):
 
     def load(self, root: Path) -> None:
         """Read ``root`` in a worker; ``sceneChanged`` follows (or ``error``)."""
-        self._stop_job()
+        self.shutdown()
         self.manual = {}
         worker = SceneLoadWorker(root)
         worker.finished.connect(self._on_loaded)
@@ -108,7 +108,7 @@ class SceneModel(QObject):
     def estimate_poses(self, root: Path | None = None, train_views: int = 3) -> None:
         """Estimate the poses of ``root`` (default: the current scene) in a worker, then load it again."""
         root = Path(root or self.root)
-        self._stop_job()
+        self.shutdown()
         if (root / TRANSFORMS).is_file():  # keep the poses it has now, for Undo
             tmp = root / f".{POSES_BACKUP}.partial"
             shutil.copyfile(root / TRANSFORMS, tmp)
@@ -178,47 +178,8 @@ class SceneModel(QObject):
         self.data = replace(self.data, folder=folder, reasons=dict(reasons or {}) if automatic else self.data.reasons)
         self.splitChanged.emit(list(folder.train_ids), list(folder.test_ids))
 
-    # ------------------------------------------------------------------ the automatic few-shot split
-    @property
-    def splitting_now(self) -> bool:
-        """An automatic split is being chosen (its worker thread runs)."""
-        return self._split_job is not None
-
-    def auto_split(self, k: int) -> bool:
-        """Choose ``k`` training views that cover the depth (workers.scene_io.automatic_split) on a worker
-        thread, then save them as ``set_split(automatic=True)`` does; False when there is nothing to split
-        (no editable posed scene) or a split is already being chosen."""
-        data = self.data
-        if data is None or not self.editable or not data.folder.has_poses or self._split_job is not None:
-            return False
-        worker = SplitWorker(data.folder, k)
-        worker.finished.connect(self._on_split)
-        worker.failed.connect(self.error)
-        worker.done.connect(self._on_split_done)  # a bound method: runs on the UI thread
-        self._split_job = WorkerThread(worker, "auto-split").start()
-        self.splitting.emit(True)
-        return True
-
-    def _on_split(self, result: SplitResult) -> None:
-        if self.root is not None and Path(result.root) == Path(self.root):  # else: another scene was opened since
-            self.set_split(result.train, result.test, automatic=True, reasons=result.reasons)
-
-    def _on_split_done(self) -> None:
-        job = self._split_job
-        if job is not None and job.worker is self.sender():
-            job.wait()
-            self._split_job = None
-            self.splitting.emit(False)
-
-    def _stop_job(self) -> None:
-        """Stop a scene load or pose estimation (an automatic split of the old scene finishes unseen)."""
+    def shutdown(self) -> None:
+        """Stop a scene load or pose estimation (an automatic split of the scene before finishes unseen)."""
         if self._job is not None:
             self._job.stop()
             self._job = None
-
-    def shutdown(self) -> None:
-        self._stop_job()
-        if self._split_job is not None:
-            self._split_job.stop()
-            self._split_job = None
-            self.splitting.emit(False)

@@ -84,8 +84,8 @@ class ScenePanel(QWidget):
         self.view3d = Scene3DView()
         self._layout()
         self.thumbs.itemClicked.connect(self._toggle)
-        self.auto.clicked.connect(lambda: model.auto_split(self.k.value()))
-        model.splitting.connect(self._on_splitting)
+        self.auto.clicked.connect(lambda: model.auto_split.start(self.k.value()))
+        model.auto_split.busyChanged.connect(self._on_splitting)
         self.poses.clicked.connect(self._ask_estimate)
         self.undo_poses.clicked.connect(model.undo_poses)
         model.posesProgress.connect(self._pose_progress)
@@ -149,7 +149,7 @@ class ScenePanel(QWidget):
         self.pose_bar.hide()
         self.poses.setEnabled(editable and f.has_depth and f.depth_kind is DepthKind.METRIC)
         self.undo_poses.setEnabled(editable and poses_backup(f.root) is not None)
-        self.auto.setEnabled(editable and f.has_poses and not self.model.splitting_now)
+        self.auto.setEnabled(editable and f.has_poses and not self.model.auto_split.busy)
         self.k.setEnabled(editable)
         if len(f) < 2:
             self.note.setText(f"⚠ Only {len(f)} frame: SparseNeRF needs at least 2 views (training and a held-out "
