@@ -12,7 +12,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
-from app.studio.workers.training import TrainingWorker
+from app.studio.workers.training import TrainingWorker, WorkerPhase
 from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
 from nerf.types import TrainSnapshot
 
@@ -66,7 +66,7 @@ def eta_seconds(snap: TrainSnapshot) -> float | None:
     return snap.eta_s
 
 
-def session_state(loop: str | None, *, phase: str | None, stop_requested: bool, failed: bool,
+def session_state(loop: str | None, *, phase: WorkerPhase | None, stop_requested: bool, failed: bool,
                   last: str | None = None) -> RunState:
     """The session's RunState, from the training loop's own RunState and the training thread's lifecycle.
 

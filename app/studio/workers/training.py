@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from PyQt6.QtCore import pyqtSignal
 
@@ -15,6 +15,9 @@ from nerf.latest import LatestSlot
 from nerf.types import TrainSnapshot
 
 log = logging.getLogger(__name__)
+
+WorkerPhase = Literal["building", "looping", "ending"]
+"""Where a TrainingWorker's thread is: building the trainer, in its loop, or past it."""
 
 
 class TrainingWorker(Worker):
@@ -37,7 +40,7 @@ class TrainingWorker(Worker):
         self.run_loop = run_loop
         self.trainer = trainer
         self.step_lock = step_lock
-        self.phase = "building"
+        self.phase: WorkerPhase = "building"
         self._trainer_lock = threading.Lock()
 
     def request_stop(self) -> None:
