@@ -214,24 +214,6 @@ class RemoteTrainer:
         snap = self.snapshot
         return 0.0 if snap is None else float(snap.elapsed_s)
 
-    @property
-    def max_steps(self) -> int | None:
-        c = self._config.budget
-        return c.steps if c.steps is not None else (None if c.minutes is not None else c.default_steps)
-
-    @property
-    def budget_s(self) -> float | None:
-        return None if self._config.budget.minutes is None else 60.0 * self._config.budget.minutes
-
-    def progress(self) -> float:
-        snap = self.snapshot
-        if snap is None:
-            return 0.0
-        frac = snap.step / snap.max_steps if snap.max_steps else 0.0
-        if snap.budget_s:
-            frac = max(frac, snap.elapsed_s / snap.budget_s)
-        return min(1.0, frac)
-
     def view_camera(self, i: int) -> Camera:
         from nerf.inference import view_camera
 
