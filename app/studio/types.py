@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from devices.scene_folder import SceneFolder
+from nerf.camera_path import CameraPath
 from nerf.geometry_export import GeometrySettings
 from nerf.types import Camera, RenderResult
 
@@ -68,8 +68,8 @@ class VideoSettings:
     """Resolution relative to the scene's images."""
     fps: int = 24
     """Frames per second of the MP4."""
-    designed: Any = None
-    """The nerf.camera_path.CameraPath of path "designed" (its fps x duration frames; ``frames`` is unused)."""
+    designed: CameraPath | None = None
+    """The path of "designed" (its fps x duration frames; ``frames`` is unused)."""
 
 
 GEOMETRY_KINDS = {"mesh": "mesh (.ply, TSDF fusion)", "pointcloud": "point cloud (.ply)",
