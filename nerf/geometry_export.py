@@ -31,6 +31,12 @@ VIEW_SETS = ("all", "train", "test", "path")
 """all: every view of the scene (training and held-out poses, views around the scene); train / test:
 the split's views; path: a smooth loop through the training views (``nerf.paths.interp_poses``)."""
 
+DEPTH_MODES = ("normalised", "far_background")
+"""normalised: sum(w t) / sum(w), where the ray's opacity lies (what renders show); far_background:
+sum(w t) + (1 - sum(w)) far, the depth the training losses fit to the sensor's (a ray's transparent rest
+counted at the far bound). A sensor-field wall at opacity 0.98 lies ~2 cm in front of its far_background
+depth, which is the one that matches the sensor (benchmarks/RESULTS.md)."""
+
 Progress = Callable[[int, int], None]
 
 
@@ -50,6 +56,8 @@ class GeometrySettings:
     """Point clouds: keep every stride-th pixel in each direction."""
     voxel: float | None = None
     """Mesh: TSDF voxel size in scene units (default: the scene box's longest side / 512)."""
+    depth_mode: str = "normalised"
+    """Which depth of each ray: see DEPTH_MODES."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +97,29 @@ def export_cameras(trainer, s: GeometrySettings) -> list[Camera]:
 
 
 def render_views(trainer, cameras: Sequence[Camera], on_view: Progress | None = None,
-                 render: Callable[[Camera], RenderResult] | None = None) -> Rendered:
-    """Render ``cameras`` with ``render`` (default ``trainer.render``); ``on_view(done, total)`` after each
-    (it may raise to cancel)."""
+                 render: Callable[[Camera], RenderResult] | None = None, depth_mode: str = "normalised") -> Rendered:
+    """Render ``cameras`` with ``render`` (default ``trainer.render``, normalised depth); ``on_view(done, total)``
+    after each (it may raise to cancel). ``depth_mode``: see DEPTH_MODES."""
     from nerf.fields.factory import scene_aabb
 
+    if depth_mode not in DEPTH_MODES:
+        raise InputError(None, f"unknown depth mode {depth_mode!r} (expected one of {', '.join(DEPTH_MODES)})")
     render = render or trainer.render
     results = []
     for k, cam in enumerate(cameras):
         results.append(render(cam))
         if on_view:
             on_view(k + 1, len(cameras))
-    return Rendered(results, trainer.scene.to_metres, scene_aabb(trainer.scene))
+    rendered = Rendered(results, trainer.scene.to_metres, scene_aabb(trainer.scene))
+    return far_filled(rendered, trainer.scene.far) if depth_mode == "far_background" else rendered
+
+
+def far_filled(rendered: Rendered, far: float) -> Rendered:
+    """The renders with normalised depth d turned into acc d + (1 - acc) ``far`` (scene units)."""
+    from dataclasses import replace
+
+    results = [replace(r, depth=(r.acc * r.depth + (1.0 - r.acc) * far).astype(np.float32)) for r in rendered.results]
+    return Rendered(results, rendered.to_metres, rendered.box)
 
 
 def backproject(result: RenderResult, min_acc: float, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -208,14 +227,15 @@ def _check_out(out: str | Path, suffix: str) -> Path:
 
 
 def mesh_from_rendered(rendered: Rendered, min_acc: float = 0.5, voxel: float | None = None,
-                       on_view: Callable[[], None] | None = None):
+                       on_view: Callable[[], None] | None = None, min_views: int = 1):
     """The TSDF mesh (``nerf.tsdf_mesh.Mesh``, metres when known) of the renders, cropped to the scene's box.
 
     ``voxel`` is in scene units (default: the box's longest side / 512); pieces smaller than 200
-    triangles (floaters) are dropped.
+    triangles (floaters) are dropped, and surfaces fewer than ``min_views`` views saw.
     """
     from nerf.tsdf_mesh import DepthView, default_voxel, fuse
 
     views = (DepthView(r.rgb, np.where(r.acc >= min_acc, r.depth, 0.0), r.camera) for r in rendered.results)
-    mesh = fuse(views, voxel or default_voxel(rendered.box), rendered.box, on_view, min_triangles=200)
+    mesh = fuse(views, voxel or default_voxel(rendered.box), rendered.box, on_view, min_triangles=200,
+                min_weight=min_views)
     return mesh.scaled(rendered.to_metres or 1.0)

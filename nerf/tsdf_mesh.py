@@ -19,6 +19,9 @@ from nerf.types import Camera
 VOXELS_PER_SIDE = 512
 """Default voxel size: the scene box's longest side / this."""
 
+TRUNC_VOXELS = 4.0
+"""TSDF truncation distance in voxels."""
+
 
 @dataclass(frozen=True)
 class DepthView:
@@ -51,19 +54,44 @@ def default_voxel(box: np.ndarray) -> float:
     return float(np.max(box[1] - box[0])) / VOXELS_PER_SIDE
 
 
-def fuse(views: Iterable[DepthView], voxel: float, box: np.ndarray | None = None,
-         on_view: Callable[[], None] | None = None, min_triangles: int = 0) -> Mesh:
-    """TSDF-fuse ``views`` (Open3D's VoxelBlockGrid on the CPU, truncation 4 voxels) and extract the mesh
-    (surfaces seen by at least one view), cropped to ``box`` [2, 3] when given.
+def denoise_depth(depth: np.ndarray, diameter: int = 5, rel_sigma: float = 0.03) -> np.ndarray:
+    """Edge-preserving smoothing of a depth map float [H, W] (0 = none), as KinectFusion does before fusing.
 
-    ``on_view`` runs after each integrated view (it may raise to cancel). Connected pieces with fewer than
-    ``min_triangles`` triangles (floaters) are dropped.
+    A bilateral filter on log depth: neighbours within ``diameter`` pixels whose depth differs by more than
+    a few ``rel_sigma`` (relative) hardly count, so depth edges stay sharp; pixels without depth stay 0 and
+    do not leak into their neighbours. A time-of-flight sensor's per-pixel noise grows with distance
+    (the virtual sensor's: 2.5 cm at 4 m) while a voxel sees one pixel per view: without this, the far walls
+    of a 3-view fusion come out rough by about that noise.
+    """
+    import cv2
+
+    d = np.nan_to_num(np.asarray(depth, np.float32), nan=0.0)
+    valid = d > 0
+    if not valid.any():
+        return d
+    # invalid pixels sit 50 sigma below everything: their range weight is exp(-1250) = 0
+    log_d = np.where(valid, np.log(np.where(valid, d, 1.0)), np.log(d[valid].min()) - 50 * rel_sigma)
+    out = np.exp(cv2.bilateralFilter(log_d.astype(np.float32), diameter, rel_sigma, diameter))
+    return np.where(valid, out, 0.0).astype(np.float32)
+
+
+def fuse(views: Iterable[DepthView], voxel: float, box: np.ndarray | None = None,
+         on_view: Callable[[], None] | None = None, min_triangles: int = 0, min_weight: float = 1.0) -> Mesh:
+    """TSDF-fuse ``views`` (Open3D's VoxelBlockGrid on the CPU, truncation TRUNC_VOXELS voxels) and extract
+    the mesh, cropped to ``box`` [2, 3] when given.
+
+    Only surfaces whose voxels were integrated ``min_weight`` times or more (one per view that saw them
+    within the truncation band) are kept: 2 drops what a single view saw, the least certain part and the
+    rim where marching cubes meets unobserved space. ``on_view`` runs after each integrated view (it may
+    raise to cancel). Connected pieces with fewer than ``min_triangles`` triangles (floaters) are dropped.
     """
     import open3d as o3d
     import open3d.core as o3c
 
     if not voxel > 0:
         raise ValueError(f"voxel size must be positive, got {voxel}")
+    if not min_weight > 0:
+        raise ValueError(f"min_weight must be positive, got {min_weight}")
     grid = o3d.t.geometry.VoxelBlockGrid(
         attr_names=("tsdf", "weight", "color"), attr_dtypes=(o3c.float32, o3c.float32, o3c.float32),
         attr_channels=((1), (1), (3)), voxel_size=float(voxel), block_resolution=8, block_count=50_000,
@@ -80,15 +108,16 @@ def fuse(views: Iterable[DepthView], voxel: float, box: np.ndarray | None = None
         ext = o3c.Tensor(np.linalg.inv(v.camera.c2w))  # world-to-camera, OpenCV axes as Open3D's
         d_img = o3d.t.geometry.Image(o3c.Tensor(depth))
         c_img = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(v.rgb, dtype=np.float32) / 255.0))
-        blocks = grid.compute_unique_block_coordinates(d_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=4.0)
-        grid.integrate(blocks, d_img, c_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=4.0)
+        blocks = grid.compute_unique_block_coordinates(d_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=TRUNC_VOXELS)
+        grid.integrate(blocks, d_img, c_img, K, ext, 1.0, trunc, trunc_voxel_multiplier=TRUNC_VOXELS)
         integrated += 1
         if on_view:
             on_view()
     if integrated == 0:  # no view had any depth (all rays below the opacity threshold)
         return Mesh(np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.zeros((0, 3), np.uint8))
     # Legacy ScalableTSDFVolume returns empty meshes with this Open3D wheel; the tensor grid works.
-    mesh = grid.extract_triangle_mesh(weight_threshold=0.5).to_legacy()
+    # weights are whole view counts: a threshold half a view below min_weight keeps exactly those voxels
+    mesh = grid.extract_triangle_mesh(weight_threshold=float(min_weight) - 0.5).to_legacy()
     if box is not None:
         mesh = mesh.crop(o3d.geometry.AxisAlignedBoundingBox(np.asarray(box[0], float), np.asarray(box[1], float)))
     if min_triangles > 0 and len(mesh.triangles):

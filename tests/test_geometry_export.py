@@ -135,6 +135,7 @@ def test_export_command(short_run, tmp_path, capsys):
     (["--mesh", "x.obj"], "must end in .ply"),
     (["--pointcloud", "/no/such/dir/p.ply"], "folder does not exist"),
     (["--mesh", "m.ply", "--min-acc", "1.5"], "--min-acc"),
+    (["--mesh", "m.ply", "--min-views", "0"], "--min-views"),
 ])
 def test_export_command_bad_input(short_run, tmp_path, capsys, monkeypatch, args, problem):
     from app.cli import main
@@ -172,6 +173,25 @@ def test_render_a_nerfstudio_camera_path(short_run, tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert main(["render", str(run), "--camera-path", str(tmp_path / "bad.json"), "--out", str(tmp_path / "w.mp4")]) == 2
     assert "bad.json" in capsys.readouterr().err and not (tmp_path / "w.mp4").exists()
+
+
+def test_far_background_depth_counts_the_transparent_rest_at_far(short_run, tmp_path, capsys):
+    """The depth training fits to a sensor's: acc d + (1 - acc) far (an opaque ray keeps its depth)."""
+    from app.cli import main
+
+    trainer, run = short_run
+    cam = Camera(K=np.array([[40.0, 0, 1.5], [0, 40.0, 0.5], [0, 0, 1]]), c2w=np.eye(4), width=3, height=1)
+    acc = np.array([[1.0, 0.5, 0.0]], np.float32)
+    fake = lambda c: RenderResult(np.zeros((1, 3, 3), np.uint8), np.full((1, 3), 2.0, np.float32), acc, c, 0)  # noqa: E731
+    far = trainer.scene.far
+    got = ge.render_views(trainer, [cam], render=fake, depth_mode="far_background").results[0].depth
+    np.testing.assert_allclose(got, [[2.0, 1.0 + 0.5 * far, far]], rtol=1e-6)
+    assert ge.render_views(trainer, [cam], render=fake).results[0].depth[0, 1] == 2.0  # normalised: as rendered
+    with pytest.raises(InputError, match="depth mode"):
+        ge.render_views(trainer, [cam], render=fake, depth_mode="median")
+    rc = main(["export", str(run), "--depth", str(tmp_path / "d"), "--views", "train", "--depth-mode", "far_background"])
+    assert rc == 0, capsys.readouterr().err
+    assert len(list((tmp_path / "d").glob("*.png"))) == 4
 
 
 def test_no_surface_gives_a_clear_error(tmp_path):

@@ -46,6 +46,12 @@ class Export:
     """Mesh: TSDF voxel size in scene units (metres for metric scenes; default: the scene box / 512)."""
     stride: int = 2
     """Point cloud: keep every STRIDE-th pixel in each direction."""
+    depth_mode: Literal["normalised", "far_background"] = "normalised"
+    """Depth of each ray: normalised (where its opacity lies, as renders show it) or far_background (its
+    transparent rest counted at the far bound: the depth training fits to a sensor's; closer to the true
+    surfaces for a sensor-field run, with --views train --min-acc 0.9, see docs/export.md)."""
+    min_views: int = 1
+    """Mesh: keep only surfaces at least this many of the views saw."""
     threads: Threads = None
     """CPU threads for torch (rendering the views)."""
 
@@ -62,8 +68,8 @@ class Export:
                 raise InputError(out.parent, f"folder does not exist (for {name})")
         if self.depth is not None and self.depth.exists() and (not self.depth.is_dir() or any(self.depth.iterdir())):
             raise InputError(self.depth, "already exists and is not an empty folder (for --depth)")
-        if not 0.0 <= self.min_acc < 1.0 or self.stride < 1 or self.path_frames < 2:
-            raise InputError(None, "--min-acc must be in [0, 1), --stride at least 1, --path-frames at least 2")
+        if not 0.0 <= self.min_acc < 1.0 or self.stride < 1 or self.path_frames < 2 or self.min_views < 1:
+            raise InputError(None, "--min-acc must be in [0, 1), --stride, --min-views at least 1, --path-frames at least 2")
         if self.voxel is not None and not self.voxel > 0:
             raise InputError(None, f"--voxel must be positive, got {self.voxel}")
 
@@ -76,10 +82,10 @@ class Export:
         self.check()  # before loading the run: a bad output fails in a second, not after minutes
         trainer = load_run_checked(self.run_dir)
         s = ge.GeometrySettings(views=self.views, path_frames=self.path_frames, width=self.width,
-                                min_acc=self.min_acc, stride=self.stride, voxel=self.voxel)
+                                min_acc=self.min_acc, stride=self.stride, voxel=self.voxel, depth_mode=self.depth_mode)
         cams = ge.export_cameras(trainer, s)
         bar = Progress(len(cams), f"render {len(cams)} views")
-        rendered = ge.render_views(trainer, cams, on_view=lambda k, n: bar.update(k - bar.done))
+        rendered = ge.render_views(trainer, cams, on_view=lambda k, n: bar.update(k - bar.done), depth_mode=s.depth_mode)
         bar.close()
         units = "m" if rendered.to_metres is not None else "scene units"
         if self.pointcloud is not None:
@@ -87,7 +93,7 @@ class Export:
             ge.write_point_cloud(pts, cols, self.pointcloud)
             print(f"wrote {self.pointcloud}: {len(pts):,} points ({units})")
         if self.mesh is not None:
-            mesh = ge.mesh_from_rendered(rendered, s.min_acc, s.voxel)
+            mesh = ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, min_views=self.min_views)
             write_mesh(mesh, self.mesh)
             print(f"wrote {self.mesh}: {len(mesh.vertices):,} vertices, {len(mesh.triangles):,} triangles ({units})")
         if self.depth is not None:

@@ -48,7 +48,8 @@ class GeometryWorker(Worker):
         n = len(cams)
         self._total = 2 * n if kind == "mesh" else n
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        rendered = ge.render_views(self.trainer, cams, on_view=lambda k, _n: self._step(k), render=self._render)
+        rendered = ge.render_views(self.trainer, cams, on_view=lambda k, _n: self._step(k), render=self._render,
+                                   depth_mode=s.depth_mode)
         if kind == "mesh":
             fused = iter(range(n + 1, 2 * n + 1))
             write_mesh(ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, on_view=lambda: self._step(next(fused))),
