@@ -90,9 +90,10 @@ def exact_depth(camera: Camera) -> np.ndarray:
     return np.nan_to_num(hit.t, posinf=0.0).reshape(camera.height, camera.width)
 
 
-def depth_errors(trainer, ids, min_acc: float) -> dict[str, float]:
-    """The field's rendered depth at views ``ids`` where its opacity >= min_acc: |error| percentiles (cm) and
-    signed median against the exact depth, the median |error| against the sensor's depth, and the share kept."""
+def depth_errors(trainer, ids, min_acc: float, mode: str) -> dict[str, float]:
+    """The field's rendered depth (``mode``: nerf.geometry_export.DEPTH_MODES) at views ``ids`` where its opacity
+    >= min_acc: |error| percentiles (cm) and signed median against the exact depth, the median |error| against
+    the sensor's depth, and the share kept."""
     err, err_sensor, kept = [], [], []
     for i in ids:
         cam = trainer.view_camera(int(i))
@@ -100,6 +101,8 @@ def depth_errors(trainer, ids, min_acc: float) -> dict[str, float]:
         K = cam.K.copy()
         K[:2, 2] += 0.5
         r = trainer.render(Camera(K=K, c2w=cam.c2w, width=cam.width, height=cam.height))
+        if mode == "far_background":
+            r = ge.far_filled(ge.Rendered([r], None, np.zeros((2, 3))), trainer.scene.far).results[0]
         exact = exact_depth(r.camera)
         keep = (r.acc >= min_acc) & (exact > 0)
         kept.append(keep.mean())
@@ -191,8 +194,8 @@ def main() -> None:
         t_train = time.time() - t0
         rows = geometry_rows(trainer, args.min_acc, args.views.split(","))
         s = trainer.scene
-        depth = {f"training ({len(s.train_ids)})": depth_errors(trainer, s.train_ids, args.min_acc),
-                 f"held-out ({len(s.test_ids)})": depth_errors(trainer, s.test_ids, args.min_acc)}
+        depth = {f"{name} ({len(ids)}), {mode}": depth_errors(trainer, ids, args.min_acc, mode)
+                 for mode in ge.DEPTH_MODES for name, ids in (("training", s.train_ids), ("held-out", s.test_ids))}
     print_tables(trainer, rows, depth, args, t_train)
 
 
