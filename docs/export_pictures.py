@@ -1,8 +1,8 @@
 """The pictures of docs/export.md: a run's exported mesh, point cloud and depth map, seen from one camera.
 
-    python docs/export_pictures.py RUN OUT.jpg [--title TEXT] [--ref-mesh SENSOR.ply]
+    python docs/export_pictures.py RUN OUT.jpg [--title TEXT] [--views all] [--min-acc 0.5] [--depth-mode normalised]
 
-Exports with the same functions as `sparsenerf export` (every view of the scene, opacity >= 0.5), then
+Exports with the same functions and defaults as `sparsenerf export` (every view of the scene, opacity >= 0.5), then
 draws, from a camera behind and above the training views looking at their centre: the mesh shaded by
 its normals (Open3D's CPU ray casting, no display needed), the mesh with its vertex colours, the point
 cloud (z-buffered splats), and the rendered depth of the first test view (Turbo, near = red).
@@ -114,12 +114,16 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--title", default="")
     ap.add_argument("--width", type=int, default=None, help="render width of the exported views")
+    ap.add_argument("--views", default="all", choices=ge.VIEW_SETS, help="views to export from (as sparsenerf export)")
+    ap.add_argument("--min-acc", type=float, default=0.5)
+    ap.add_argument("--depth-mode", default="normalised", choices=ge.DEPTH_MODES)
     args = ap.parse_args()
     trainer = load_run_checked(args.run)
-    rendered = ge.render_views(trainer, ge.export_cameras(trainer, ge.GeometrySettings(width=args.width)))
+    cams = ge.export_cameras(trainer, ge.GeometrySettings(views=args.views, width=args.width))
+    rendered = ge.render_views(trainer, cams, depth_mode=args.depth_mode)
     scale = rendered.to_metres or 1.0
-    mesh = ge.mesh_from_rendered(rendered).scaled(1.0 / scale)  # back to scene units for the camera
-    pts, cols = ge.point_cloud(rendered, stride=2)
+    mesh = ge.mesh_from_rendered(rendered, args.min_acc).scaled(1.0 / scale)  # back to scene units for the camera
+    pts, cols = ge.point_cloud(rendered, args.min_acc, stride=2)
     cam = viewpoint(trainer)
     shaded, coloured = raycast_mesh(mesh, cam)
     cloud = splat(pts / scale, cols, cam)
