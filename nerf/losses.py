@@ -25,13 +25,15 @@ class LossConfig:
     """m2 of the continuity hinge max(|d - d_neighbour| - m2, 0)."""
     coarse_weight: float = 0.1
     """Weight of the coarse level's colour loss (two-level fields)."""
-    aux_weight: float = 1.0
-    """Multiplier on the field's own regularisers (FieldOutput.aux_losses, already weighted by the field)."""
 
 
 @dataclass
 class LossTerms:
-    """The loss terms of one step (tensors, so ``total`` can be back-propagated)."""
+    """The loss terms of one step (tensors, so ``total`` can be back-propagated).
+
+    ``rgb``, ``rgb_coarse``, ``rank`` and ``cont`` are the unweighted terms; ``aux`` holds what each regulariser
+    added to ``total`` (its weight times its term), by name.
+    """
 
     total: torch.Tensor
     rgb: torch.Tensor
@@ -98,11 +100,16 @@ def sparsenerf_loss(
     *,
     rgb_coarse: torch.Tensor | None = None,  # [B, 3]
     quads: QuadIndices | None = None,
-    aux: dict[str, torch.Tensor] | None = None,
+    regularisers: dict[str, torch.Tensor] | None = None,
+    weights: dict[str, float] | None = None,
 ) -> LossTerms:
-    """L = L_rgb_fine + coarse_weight * L_rgb_coarse + rank_weight * (L_rank + cont_weight * L_cont) + aux.
+    """THE loss formula: L = L_rgb_fine + coarse_weight * L_rgb_coarse + rank_weight * (L_rank + cont_weight * L_cont)
+    + sum_k weights[k] * regularisers[k].
 
     Colour terms use every ray of the batch; the depth terms only the quadruples (none: no depth term).
+    ``regularisers`` are unweighted scalar terms by name (a field's ``FieldOutput.regularisers``, the trainer's
+    metric depth and smoothness); ``weights`` has the weight of each (``Field.regulariser_weights``); a term
+    whose weight is 0 is left out. Weights are applied here and nowhere else.
     """
     l_rgb = rgb_loss(rgb, target)
     total = l_rgb
@@ -114,9 +121,13 @@ def sparsenerf_loss(
         terms.rank = ranking_loss(depth, quads.near, quads.far, config.rank_margin)
         terms.cont = continuity_loss(depth, quads.near, quads.nb_near, quads.far, quads.nb_far, config.cont_margin)
         total = total + config.rank_weight * (terms.rank + config.cont_weight * terms.cont)
-    for name, value in (aux or {}).items():
-        terms.aux[name] = value
-        total = total + config.aux_weight * value
+    for name, value in (regularisers or {}).items():
+        if name not in (weights or {}):
+            raise ValueError(f"no weight for the regulariser {name!r} (weights: {sorted(weights or {})})")
+        if weights[name] == 0:
+            continue
+        terms.aux[name] = weights[name] * value
+        total = total + terms.aux[name]
     terms.total = total
     return terms
 

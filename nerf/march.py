@@ -1,9 +1,11 @@
-"""A sampler that concentrates samples where the occupancy grid says there can be something (near surfaces).
+"""Samplers that keep the samples the occupancy grid says can hold something: ``march`` and ``stratified``.
 
-Each ray is marched at a fixed step between its near and far bounds (one random offset per ray while
+``march`` (the sensor field) concentrates samples near surfaces: each ray is marched at a fixed step between its near and far bounds (one random offset per ray while
 training); the samples in occupied cells are kept, at most ``max_samples`` per ray and the NEAREST ones
 first (a seeded surface is opaque: what lies behind its first few centimetres is never seen). With a
 depth-seeded grid a ray keeps a handful of samples around its surface instead of a hundred in empty air.
+``stratified`` (the fast field) keeps Mip-NeRF's stratified bins over [near, far] and marks those in empty
+cells invalid, so the renderer evaluates nothing there.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from nerf.fields.base import RayBatch
 from nerf.occupancy import OccupancyGrid
+from nerf.sampling import stratified_edges
 
 
 @dataclass
@@ -24,15 +27,21 @@ class RaySamples:
         t: [R, K] ray parameter of each sample (sorted along the ray where valid).
         delta: [R, K] interval each sample stands for, in t units (the march step).
         valid: bool [R, K].
+        edges: [R, K + 1] bin edges when the samples tile each ray (``stratified``: t are their midpoints), else None.
     """
 
     t: torch.Tensor
     delta: torch.Tensor
     valid: torch.Tensor
+    edges: torch.Tensor | None = None
 
     def points(self, rays: RayBatch) -> torch.Tensor:
         """World points [R, K, 3]."""
         return rays.origins[:, None, :] + self.t[..., None] * rays.directions[:, None, :]
+
+    def end(self, rays: RayBatch) -> torch.Tensor:
+        """t [R] where the sampled part of each ray ends: the last bin edge, else the ray's far bound."""
+        return self.edges[:, -1] if self.edges is not None else rays.far[:, 0]
 
 
 def clip_to_box(rays: RayBatch, aabb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,3 +73,13 @@ def march(rays: RayBatch, grid: OccupancyGrid, step: float, max_samples: int, *,
     t_sel[r, slot] = t[r, c]
     valid[r, slot] = True
     return RaySamples(t=t_sel, delta=torch.full_like(t_sel, step), valid=valid)
+
+
+def stratified(rays: RayBatch, grid: OccupancyGrid, num_samples: int, *, randomized: bool) -> RaySamples:
+    """``num_samples`` equal bins over each ray's [near, far] (jittered edges while training, ``stratified_edges``);
+    a bin is valid when its midpoint lies in an occupied cell of ``grid`` inside the box (the fast field)."""
+    edges = stratified_edges(rays.near, rays.far, num_samples, randomized=randomized)  # [R, S + 1]
+    t = 0.5 * (edges[:, 1:] + edges[:, :-1])  # [R, S]
+    pts = rays.origins[:, None, :] + t[..., None] * rays.directions[:, None, :]
+    valid = grid.query_box(grid.normalise(pts))
+    return RaySamples(t=t, delta=edges[:, 1:] - edges[:, :-1], valid=valid, edges=edges)

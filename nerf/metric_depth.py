@@ -36,8 +36,9 @@ def seed_from_metric_depth(field: torch.nn.Module, scene: Scene, images: torch.T
     return depths if field.config.metric_depth_weight > 0 else None
 
 
-def metric_depth_loss(depth: torch.Tensor, sensor: torch.Tensor, batch: PairBatch, weight: float) -> torch.Tensor:
-    """``weight`` x mean |depth - sensor| / sensor over the batch's pixels that have sensor depth.
+def metric_depth_loss(depth: torch.Tensor, sensor: torch.Tensor, batch: PairBatch) -> torch.Tensor:
+    """mean |depth - sensor| / sensor over the batch's pixels that have sensor depth (unweighted: the field's
+    ``metric_depth_weight`` is applied by ``nerf.losses.sparsenerf_loss``).
 
     Args:
         depth: rendered depth [R] of the batch's rays.
@@ -48,4 +49,4 @@ def metric_depth_loss(depth: torch.Tensor, sensor: torch.Tensor, batch: PairBatc
     ok = target > 0
     if not bool(ok.any()):
         return depth.sum() * 0.0
-    return weight * ((depth[ok] - target[ok]).abs() / target[ok]).mean()
+    return ((depth[ok] - target[ok]).abs() / target[ok]).mean()

@@ -40,6 +40,43 @@ class DepthViews:
     depth: torch.Tensor
 
 
+def opaque_cells(density: torch.Tensor, dt: float, alpha_min: float) -> torch.Tensor:
+    """bool [X, Y, Z]: cells whose 3x3x3 neighbourhood holds a density [X, Y, Z] giving a step of length ``dt``
+    more opacity than ``alpha_min`` (the density test a field refreshes its occupancy grid with)."""
+    alpha = 1.0 - torch.exp(-density * dt)
+    return F.max_pool3d(alpha[None, None], kernel_size=3, stride=1, padding=1)[0, 0] > alpha_min
+
+
+def view_count(
+    aabb: torch.Tensor,  # [2, 3]
+    resolution: int,
+    K: torch.Tensor,  # [V, 3, 3]
+    w2c: torch.Tensor,  # [V, 4, 4] world-to-camera (OpenCV)
+    width: int,
+    height: int,
+    near: float,
+) -> torch.Tensor:
+    """int32 [r, r, r]: how many of the V views see each cell centre (inside the image, beyond ``near``)."""
+    r = resolution
+    axis = (torch.arange(r, device=K.device, dtype=torch.float32) + 0.5) / r * 2 - 1
+    grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+    pts = (grid + 1) * 0.5 * (aabb[1] - aabb[0]) + aabb[0]  # cell centres [r^3, 3]
+    count = torch.zeros(pts.shape[0], dtype=torch.int32, device=K.device)
+    for k, m in zip(K.float(), w2c.float()):
+        cam = pts @ m[:3, :3].T + m[:3, 3]
+        z = cam[:, 2].clamp(min=1e-6)
+        u, v = k[0, 0] * cam[:, 0] / z + k[0, 2], k[1, 1] * cam[:, 1] / z + k[1, 2]
+        count += ((cam[:, 2] > near) & (u >= 0) & (u <= width) & (v >= 0) & (v <= height)).int()
+    return count.reshape(r, r, r)
+
+
+def nearest_resample(mask: torch.Tensor, res: int) -> torch.Tensor:
+    """A cubic grid [m, m, m] resampled (nearest cell centre) to [res, res, res]."""
+    m = mask.shape[0]
+    idx = (torch.arange(res, device=mask.device) * (m / res) + 0.5 * m / res).long().clamp(max=m - 1)
+    return mask[idx][:, idx][:, :, idx]
+
+
 def edge_free(depth: torch.Tensor, jump: float) -> torch.Tensor:
     """bool [V, H, W]: valid depth whose 4 neighbours are within ``jump`` x depth of it (no flying pixels)."""
     d = depth[:, None]
@@ -80,6 +117,21 @@ class OccupancyGrid(nn.Module):
     def query(self, pts: torch.Tensor) -> torch.Tensor:
         """bool [...]: world points [..., 3] in an occupied cell inside the box."""
         idx, inside = self.cell_of(pts)
+        return inside & self.occupied[idx[..., 0], idx[..., 1], idx[..., 2]]
+
+    def normalise(self, pts: torch.Tensor) -> torch.Tensor:
+        """World points [..., 3] -> box coordinates [..., 3] (the box is [-1, 1]^3)."""
+        return (pts - self.aabb[0]) / (self.aabb[1] - self.aabb[0]) * 2.0 - 1.0
+
+    def query_box(self, p: torch.Tensor) -> torch.Tensor:
+        """bool [...]: box coordinates ``p`` [..., 3] (the box mapped to [-1, 1], corner-aligned) in an occupied cell.
+
+        For fields that already hold their samples in box coordinates (their grids' lookup space).
+        """
+        top = self.occupied.shape[0] - 1 if len(set(self.occupied.shape)) == 1 else self.shape - 1
+        idx = ((p + 1.0) * 0.5 * top).round().long()
+        idx = torch.minimum(idx.clamp(min=0), torch.as_tensor(top, device=idx.device))
+        inside = (p.abs() <= 1.0).all(dim=-1)
         return inside & self.occupied[idx[..., 0], idx[..., 1], idx[..., 2]]
 
     def cell_size(self) -> float:

@@ -68,3 +68,13 @@ def expected_depth(
     # the same as nan_to_num(0 / 0, inf), written with a safe denominator so no NaN reaches the gradients
     d = torch.where(has, (weights * t_mid).sum(dim=-1) / torch.where(has, acc, torch.ones_like(acc)), float("inf"))
     return torch.minimum(torch.maximum(d, edges[:, 0]), edges[:, -1])
+
+
+def far_background_depth(
+    weights: torch.Tensor,  # [R, S]
+    t: torch.Tensor,  # [R, S] sample positions
+    end: torch.Tensor,  # [R] where each ray's samples end
+) -> torch.Tensor:
+    """sum(w t) + (1 - sum(w)) end: the transparent part of a ray counts as lying at its end, so faint fog
+    cannot reorder depths (the fast and sensor fields' training depth). Returns [R]."""
+    return (weights * t).sum(-1) + (1.0 - weights.sum(-1)).clamp(min=0.0) * end

@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nerf.choices import check_choices
 from nerf.fields.config import FastFieldConfig, SensorFieldConfig
 
 FieldName = Literal["fast", "sensor", "mipnerf"]
@@ -151,6 +152,9 @@ class TrainConfig:
     """Settings of the fast field."""
     sensor: SensorFieldConfig = dataclasses.field(default_factory=SensorFieldConfig)
     """Settings of the sensor field."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)  # a bad ``field`` or ``preset`` fails here, with the values it takes
 
     def check(self) -> TrainConfig:
         """``self``; ValueError (one line, naming the setting as "group.name") for a value that cannot work."""

@@ -196,14 +196,14 @@ class Trainer:
         quads = None
         if batch.num_quads:
             quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
-        aux = dict(out.aux_losses)
+        reg = dict(out.regularisers)  # unweighted terms: sparsenerf_loss applies every weight
         if self.metric_depths is not None:
-            aux["metric_depth"] = metric_depth_loss(out.depth, self.metric_depths, batch,
-                                                    self.field.config.metric_depth_weight)
+            reg["metric_depth"] = metric_depth_loss(out.depth, self.metric_depths, batch)
         if self.smoothness.active:
-            aux["smooth"] = self.smoothness.config.weight * self.smoothness(
-                lambda cam, ys, xs: self.field(self.rays.camera(cam, ys, xs), train=True).depth)
-        return sparsenerf_loss(out.rgb, target, out.depth, self.loss_config, rgb_coarse=out.rgb_coarse, quads=quads, aux=aux)
+            reg["smooth"] = self.smoothness(lambda cam, ys, xs: self.field(self.rays.camera(cam, ys, xs), train=True).depth)
+        weights = {**self.field.regulariser_weights(), "smooth": self.smoothness.config.weight}
+        return sparsenerf_loss(out.rgb, target, out.depth, self.loss_config, rgb_coarse=out.rgb_coarse, quads=quads,
+                               regularisers=reg, weights=weights)
 
     # ------------------------------------------------------------------------------ rendering
     def view_camera(self, i: int) -> Camera:

@@ -205,6 +205,18 @@ def test_run_from_an_older_field_layout(tmp_path, capsys, trained_run):
     assert not (tmp_path / "v.mp4").exists()
 
 
+def test_run_json_with_a_misspelt_option(tmp_path, capsys, trained_run):
+    """A string option outside its Literal fails when the config is built from run.json: one line, exit 2."""
+    run = copy_run(trained_run, tmp_path / "run")
+    doc = json.loads((run / "run.json").read_text())
+    doc["config"]["fast"]["background"] = "evnmap"
+    (run / "run.json").write_text(json.dumps(doc))
+    for argv in (["eval", run], ["train", tmp_path / "unused", "--out", run, "--resume", "--steps", "3"]):
+        line = one_error_line(capsys, *argv)
+        assert line.startswith(f"error: {run / 'run.json'}: is not a valid run description")
+        assert "background = 'evnmap' is not one of 'envmap', 'learned', 'black', 'white'" in line
+
+
 def test_run_whose_scene_was_moved(tmp_path, capsys, good_scene, trained_run):
     scene = shutil.copytree(good_scene, tmp_path / "scene")
     run = tmp_path / "run"

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from nerf.fields.fast import FastField, FastFieldConfig, _frame_around
+from nerf.fields.background import frame_around
+from nerf.fields.fast import FastField, FastFieldConfig
 from nerf.fields.grid_ops import trilinear, trilinear_reference
 from nerf.rays import pixel_rays
-from nerf.rendering import composite_rgb, expected_depth, volume_weights
+from nerf.rendering import composite_rgb, expected_depth, far_background_depth, volume_weights
 from nerf.sampling import stratified_edges
 
 
@@ -72,7 +73,7 @@ class TestFastRenderer:
     def test_skipping_renderer_matches_the_dense_reference(self):
         field = _field(weight_threshold=1e-6, occupancy_alpha=1e-6)
         field.update_occupancy()
-        assert not field.occupancy.all()  # the corners really are skipped
+        assert not field.occupancy.occupied.all()  # the corners really are skipped
         rays = _rays()
         torch.manual_seed(1)
         out = field(rays, train=False)
@@ -100,9 +101,10 @@ class TestDepthModes:
         # bins [1, 2], [2, 3], [3, 4] (mids 1.5, 2.5, 3.5); half the ray's weight in the first bin
         edges = torch.tensor([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])
         weights = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]])
-        far_bg = _field(depth_mode="far_background")._depth(weights, edges)
+        mids = 0.5 * (edges[:, 1:] + edges[:, :-1])
+        far_bg = far_background_depth(weights, mids, edges[:, -1])
         torch.testing.assert_close(far_bg, torch.tensor([0.5 * 1.5 + 0.5 * 4.0, 4.0]))
-        normalised = _field(depth_mode="normalised")._depth(weights, edges)
+        normalised = expected_depth(weights, edges)
         torch.testing.assert_close(normalised, torch.tensor([1.5, 4.0]))  # faint or not, the first bin's depth
 
     def test_renders_show_the_normalised_depth_whatever_the_training_depth_mode(self):
@@ -144,21 +146,21 @@ class TestCoarseToFine:
 class TestEnvironmentMapFrame:
     def test_frame_is_a_rotation_whose_last_row_is_up(self):
         up = torch.tensor([-0.2, -0.6, -0.75])
-        frame = _frame_around(up)
+        frame = frame_around(up)
         torch.testing.assert_close(frame @ frame.T, torch.eye(3), atol=1e-6, rtol=0)
         assert torch.det(frame) > 0.999
         torch.testing.assert_close(frame[2], up / up.norm())
-        torch.testing.assert_close(_frame_around(None), torch.eye(3))
+        torch.testing.assert_close(frame_around(None), torch.eye(3))
 
     def test_looking_up_reads_the_top_row_of_the_map(self):
         up = torch.tensor([0.0, -1.0, 0.0])  # an OpenCV-style world: y points down
         cfg = FastFieldConfig(resolution_schedule=((0, 4),), envmap_size=(4, 8), envmap_up="cameras", **RESOLVED)
         field = FastField(cfg, torch.tensor([[-1.0] * 3, [1.0] * 3]), up=up)
         with torch.no_grad():
-            field.envmap.zero_()
-            field.envmap[0, :, -1] = 5.0  # the highest latitude band: sigmoid(5) ~ 0.99
-            field.envmap[0, :, 0] = -5.0  # the lowest
-        colours = field._background(torch.tensor([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]))
+            field.env.map.zero_()
+            field.env.map[0, :, -1] = 5.0  # the highest latitude band: sigmoid(5) ~ 0.99
+            field.env.map[0, :, 0] = -5.0  # the lowest
+        colours = field.env(torch.tensor([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]))
         assert torch.all(colours[0] > 0.99) and torch.all(colours[1] < 0.01)
         torch.testing.assert_close(colours[2], torch.full((3,), 0.5))  # the horizon: between the bands
 

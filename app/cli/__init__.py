@@ -61,21 +61,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from devices.errors import InputError, MissingDependencyError
+    from nerf.choices import ConfigError
 
-    command = tyro.cli(
-        build_command_type(),  # type: ignore[arg-type]
-        prog="sparsenerf",
-        description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
-        args=argv,
-        config=(tyro.conf.FlagCreatePairsOff,  # --overwrite, not --no-overwrite too
-                tyro.conf.DisallowNone),  # `--width INT`, not `--width {None}|INT`: leave an option out for None
-    )
+    try:
+        command = tyro.cli(
+            build_command_type(),  # type: ignore[arg-type]
+            prog="sparsenerf",
+            description="SparseNeRF Studio: from a depth sensor to a trained few-shot NeRF.",
+            args=argv,
+            config=(tyro.conf.FlagCreatePairsOff,  # --overwrite, not --no-overwrite too
+                    tyro.conf.DisallowNone),  # `--width INT`, not `--width {None}|INT`: leave an option out for None
+        )
+    except ConfigError as exc:  # a config's own check (a Literal option) when tyro builds it
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         from app.cli.options import apply_command_threads
 
         apply_command_threads(command)  # before any torch work: the budget holds for every thread
         result = command.run()
-    except (InputError, MissingDependencyError) as exc:
+    except (InputError, MissingDependencyError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a read-only folder: the OS's own sentence, with the file

@@ -50,14 +50,15 @@ class FieldOutput:
             (sum(w * t_mid) / sum(w), clipped to [near, far], NaN -> far).
         acc: [R] accumulated opacity of the final level.
         rgb_coarse: [R, 3] colour of the coarse level for two-level fields, else None.
-        aux_losses: extra regularisers the field wants added to the loss, by name (already weighted).
+        regularisers: the field's regulariser terms by name, UNWEIGHTED (scalars); ``regulariser_weights`` holds
+            their weights and ``nerf.losses.sparsenerf_loss`` applies them (a term with weight 0 is left out).
     """
 
     rgb: torch.Tensor
     depth: torch.Tensor
     acc: torch.Tensor
     rgb_coarse: torch.Tensor | None = None
-    aux_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+    regularisers: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Field(nn.Module, abc.ABC):
@@ -73,3 +74,7 @@ class Field(nn.Module, abc.ABC):
 
     def before_step(self, step: int) -> None:
         """Called by the trainer before optimisation step ``step`` (default: nothing)."""
+
+    def regulariser_weights(self) -> dict[str, float]:
+        """Weight of each term this field puts in ``FieldOutput.regularisers`` (default: none)."""
+        return {}

@@ -8,6 +8,13 @@ fills them before a field is built.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from nerf.choices import check_choices
+
+BackgroundKind = Literal["envmap", "learned", "black", "white"]
+"""What the transparent part of a ray shows (``nerf.fields.background``): envmap (learned, by view direction),
+learned (one RGB), black or white."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class FastFieldConfig:
     weight_threshold: float = 1e-5
     """Colour is evaluated only at samples with a compositing weight above this."""
     tv_density: float = 0.1
-    """Weight of the total-variation regulariser on the density grid."""
+    """Weight of the total-variation regulariser on the density grid (the term ``tv_density``)."""
     tv_color: float | None = None
     """Weight of the total-variation regulariser on the colour grid; None: the data set's (``nerf.profiles``:
     DTU 0.03, else 1e-3). On DTU, whose held-out views look at sides no training view shaded, 1e-3 / 0.01 /
@@ -47,7 +54,7 @@ class FastFieldConfig:
     """Weight of Mip-NeRF 360's distortion loss (concentrates each ray's weight; 0 = off); None: the data
     set's (``nerf.profiles``: DTU 0.03, else 0.01). DTU, 0 / 0.01 / 0.03 / 0.1 / 0.3: 14.73 / 15.04 / 15.51 / 15.57 / 14.44 dB
     held-out after 2,000 steps; the virtual room: 0.03 cost 0.3 dB against 0.01 (docs/fast_field.md)."""
-    depth_mode: str = "far_background"
+    depth_mode: Literal["far_background", "normalised"] = "far_background"
     """Depth the ranking prior (and the rendered depth) uses: "far_background" = sum(w t) + (1 - sum(w)) * far,
     the transparent part of a ray counts as far, so faint fog cannot reorder it (+1 dB held-out on DTU);
     "normalised" = the original's sum(w t) / sum(w), which the mipnerf field keeps. Only training uses this
@@ -66,13 +73,16 @@ class FastFieldConfig:
     """Cells per side of the view-count mask."""
     envmap_size: tuple[int, int] = (4, 8)
     """(latitude, longitude) cells of the environment-map background."""
-    envmap_up: str = "cameras"
+    envmap_up: Literal["cameras", "world_z"] = "cameras"
     """Which axis the environment map's latitude is measured from: "cameras" (the training cameras' mean
     up direction, ``factory.scene_up``: floor below, backdrop above, from any side) or "world_z". On DTU
     (world up ~40 degrees off z) "cameras" gave +0.7 dB held-out (docs/fast_field.md)."""
-    background: str = "envmap"
+    background: BackgroundKind = "envmap"
     """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
-    (one RGB), "black" or "white"."""
+    (one RGB), "black" or "white" (``nerf.fields.background``)."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)  # a misspelt string option fails here, naming the values it takes
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,8 @@ class SensorFieldConfig:
     tv_density: float = 0.01
     tv_planes: float = 1e-4
     metric_depth_weight: float = 0.1
-    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer applies it)."""
+    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer computes
+    the term, ``metric_depth``; ``nerf.losses.sparsenerf_loss`` applies the weight)."""
     lr_density: float = 0.1
     lr_vm: float = 0.02
     lr_decoder: float = 0.005

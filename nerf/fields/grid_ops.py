@@ -51,3 +51,25 @@ def trilinear_reference(grid: torch.Tensor, pts: torch.Tensor) -> torch.Tensor:
     idx, w = corner_weights(pts, tuple(grid.shape[:3]))
     vals = grid[idx[..., 0], idx[..., 1], idx[..., 2]]  # [N, 8, C]
     return (vals * w[..., None]).sum(dim=1)
+
+
+def resize_grid(grid: torch.Tensor, res: int) -> torch.Tensor:
+    """Channels-last grid [X, Y, Z, C] resampled trilinearly (corner-aligned) to [res, res, res, C]."""
+    vol = grid.permute(3, 0, 1, 2)[None]
+    out = F.interpolate(vol, size=(res, res, res), mode="trilinear", align_corners=True)
+    return out[0].permute(1, 2, 3, 0).contiguous()
+
+
+def tv_loss(block: torch.Tensor) -> torch.Tensor:
+    """Total variation of a grid block [X, Y, Z, C]: the mean squared difference between neighbours, summed over axes."""
+    b = block
+    return ((b[1:] - b[:-1]) ** 2).mean() + ((b[:, 1:] - b[:, :-1]) ** 2).mean() + ((b[:, :, 1:] - b[:, :, :-1]) ** 2).mean()
+
+
+def schedule_value(schedule: tuple[tuple[int, int], ...], step: int) -> int:
+    """The value of a coarse-to-fine ``(step, value)`` schedule at ``step`` (the last entry whose step has come)."""
+    value = schedule[0][1]
+    for s, v in schedule:
+        if step >= s:
+            value = v
+    return value

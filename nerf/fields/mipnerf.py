@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from nerf.choices import check_choices
 from nerf.fields import mip_ops
 from nerf.fields.base import Field, FieldOutput, RayBatch
 from nerf.presets import NearFarAnneal, anneal_near_far
@@ -46,11 +48,14 @@ class MipNeRFConfig:
     """Colour = sigmoid * (1 + 2 pad) - pad, so 0 and 1 are reachable."""
     resample_padding: float = 0.01
     """Added to the blurred coarse weights before resampling the fine level."""
-    ray_shape: str = "cone"
+    ray_shape: Literal["cone", "cylinder"] = "cone"
     """Gaussian of each sample: "cone" (conical frustum; Mip-NeRF, DTU) or "cylinder" (the authors'
     LLFF and NVS-RGBD configs)."""
     near_far: NearFarAnneal = field(default_factory=NearFarAnneal)
     """RegNeRF's near/far annealing of the training rays over the first steps (off by default)."""
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
 
 def _dense(n_in: int, n_out: int) -> nn.Linear:
@@ -108,7 +113,11 @@ class MipMLP(nn.Module):
 
 
 class MipNeRFField(Field):
-    """Mip-NeRF rendering rays end to end: coarse stratified level, fine level resampled from it."""
+    """Mip-NeRF rendering rays end to end: coarse stratified level, fine level resampled from it.
+
+    Loss terms: the coarse level's colour goes out as ``FieldOutput.rgb_coarse`` (``LossConfig.coarse_weight`` weighs
+    it in ``nerf.losses.sparsenerf_loss``); the field has no regularisers of its own (``regulariser_weights``: none).
+    """
 
     def __init__(self, cfg: MipNeRFConfig | None = None):
         super().__init__()

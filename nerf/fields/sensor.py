@@ -23,14 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nerf.fields.background import EnvMap
+from nerf.fields.background import EnvMap, frame_around
 from nerf.fields.base import Field, FieldOutput, RayBatch
 from nerf.fields.config import SensorFieldConfig
-from nerf.fields.fast import _frame_around
-from nerf.fields.grid_ops import trilinear
-from nerf.fields.vm_ops import resize_vm, vm_features
+from nerf.fields.grid_ops import schedule_value, trilinear, tv_loss
+from nerf.fields.vm_ops import plane_tv, resize_vm, vm_features
 from nerf.march import march
-from nerf.occupancy import DepthViews, OccupancyGrid
+from nerf.occupancy import DepthViews, OccupancyGrid, opaque_cells
 from nerf.render_fn import render_samples
 
 
@@ -53,7 +52,7 @@ class SensorField(Field):
         self.planes = nn.Parameter(torch.randn(3, c, p, p) * 0.1)
         self.lines = nn.Parameter(torch.ones(3, c, p))
         self.decoder = nn.Sequential(nn.Linear(3 * c, config.hidden), nn.ReLU(inplace=True), nn.Linear(config.hidden, 3))
-        self.env = EnvMap(config.envmap_size, _frame_around(up))
+        self.env = EnvMap(config.envmap_size, frame_around(up))
 
     # ------------------------------------------------------------------ geometry
     def cell(self) -> float:
@@ -88,15 +87,8 @@ class SensorField(Field):
         self.env.map.data[:] = torch.logit(mean_rgb.clamp(0.02, 0.98)).reshape(1, 3, 1, 1).to(self.env.map.device)
 
     # ------------------------------------------------------------------ schedule
-    def plane_resolution(self, step: int) -> int:
-        res = self.config.plane_schedule[0][1]
-        for s, r in self.config.plane_schedule:
-            if step >= s:
-                res = r
-        return res
-
     def before_step(self, step: int) -> None:
-        res = self.plane_resolution(step)
+        res = schedule_value(self.config.plane_schedule, step)
         if res != self.planes.shape[-1]:
             with torch.no_grad():
                 p, ln = resize_vm(self.planes.data, self.lines.data, res)
@@ -107,12 +99,8 @@ class SensorField(Field):
 
     @torch.no_grad()
     def refresh_occupancy(self) -> None:
-        alpha = 1.0 - torch.exp(-self.density_fn_grid() * self.step_size())
-        pooled = F.max_pool3d(alpha[None, None], 3, 1, 1)[0, 0]
-        self.occupancy.refresh(pooled > self.config.occupancy_alpha)
-
-    def density_fn_grid(self) -> torch.Tensor:
-        return F.softplus(self.density.data[..., 0] + self._shift(self.config.init_alpha)) / self.step_size()
+        dens = F.softplus(self.density.data[..., 0] + self._shift(self.config.init_alpha)) / self.step_size()
+        self.occupancy.refresh(opaque_cells(dens, self.step_size(), self.config.occupancy_alpha))
 
     def param_groups(self) -> list[dict]:
         c = self.config
@@ -138,17 +126,18 @@ class SensorField(Field):
                              self.config.weight_threshold)
         res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
         if train:
-            c = self.config
-            res.aux_losses = {"tv_density": c.tv_density * _tv(self.density)}
-            if c.tv_planes > 0:
-                p = self.planes
-                res.aux_losses["tv_planes"] = c.tv_planes * (((p[..., 1:, :] - p[..., :-1, :]) ** 2).mean()
-                                                             + ((p[..., 1:] - p[..., :-1]) ** 2).mean())
+            if self.config.tv_density > 0:
+                res.regularisers["tv_density"] = _tv(self.density)
+            if self.config.tv_planes > 0:
+                res.regularisers["tv_planes"] = plane_tv(self.planes)
         return res
+
+    def regulariser_weights(self) -> dict[str, float]:
+        c = self.config
+        return {"tv_density": c.tv_density, "tv_planes": c.tv_planes, "metric_depth": c.metric_depth_weight}
 
 
 def _tv(grid: torch.Tensor, side: int = 24) -> torch.Tensor:
     """Mean squared neighbour difference in a random block of up to ``side``^3 cells of grid [X, Y, Z, C]."""
     o = [int(torch.randint(0, max(1, n - side + 1), ())) for n in grid.shape[:3]]
-    b = grid[o[0] : o[0] + side, o[1] : o[1] + side, o[2] : o[2] + side]
-    return ((b[1:] - b[:-1]) ** 2).mean() + ((b[:, 1:] - b[:, :-1]) ** 2).mean() + ((b[:, :, 1:] - b[:, :, :-1]) ** 2).mean()
+    return tv_loss(grid[o[0] : o[0] + side, o[1] : o[1] + side, o[2] : o[2] + side])

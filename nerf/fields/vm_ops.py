@@ -66,3 +66,9 @@ def resize_vm(planes: torch.Tensor, lines: torch.Tensor, res: int) -> tuple[torc
     p = F.interpolate(planes, size=(res, res), mode="bilinear", align_corners=True)
     ln = F.interpolate(lines, size=res, mode="linear", align_corners=True)
     return p.contiguous(), ln.contiguous()
+
+
+def plane_tv(planes: torch.Tensor) -> torch.Tensor:
+    """Total variation of planes [3, C, R, R]: mean squared neighbour difference along rows plus along columns."""
+    p = planes
+    return ((p[..., 1:, :] - p[..., :-1, :]) ** 2).mean() + ((p[..., 1:] - p[..., :-1]) ** 2).mean()
