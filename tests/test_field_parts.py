@@ -155,6 +155,7 @@ class TestChoices:
         (lambda: FastFieldConfig(depth_mode="far"), "depth_mode"),
         (lambda: FastFieldConfig(envmap_up="y"), "envmap_up"),
         (lambda: TrainConfig(field="fats"), "field"),
+        (lambda: TrainConfig(preset="faithfull"), "preset"),
         (lambda: MipNeRFConfig(ray_shape="box"), "ray_shape"),
     ])
     def test_a_bad_value_fails_when_the_config_is_built(self, make, option):
