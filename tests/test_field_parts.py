@@ -243,7 +243,7 @@ def test_a_checkpoint_from_before_the_split_loads_and_trains_on(tmp_path):
     scene = load_scene(plane_scene(tmp_path / "scene"))
     old = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["field"]
     assert "envmap" in old and "occupancy" in old  # really the old layout
-    trainer = Trainer.resume(run, scene=scene)
+    trainer = Trainer.from_run_dir(run, scene=scene)
     assert trainer.step_count == 3
     f = trainer.field
     torch.testing.assert_close(f.env.map, old["envmap"])
