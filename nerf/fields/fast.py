@@ -38,7 +38,6 @@ from nerf.occupancy import OccupancyGrid, nearest_resample, opaque_cells, view_c
 from nerf.render_fn import render_samples
 from nerf.rendering import expected_depth
 
-
 LEGACY_KEYS = {"background": "bg_colour.rgb", "envmap": "env.map", "occupancy": "occupancy.occupied"}
 """Checkpoints written before the field was split into parts: old state_dict key -> new key."""
 
