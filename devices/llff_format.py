@@ -22,12 +22,14 @@ of the rest for training.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from devices.atomic import atomic_write_bytes
 from devices.errors import InputError
 from devices.scene_folder import Intrinsics
 
@@ -88,7 +90,9 @@ def write_poses_bounds(path: str | Path, c2w: np.ndarray, hwf: np.ndarray, bound
     poses = opencv_to_llff(c2w)
     mats = np.concatenate([poses, np.asarray(hwf, dtype=np.float64)[:, :, None]], axis=2)  # [N, 3, 5]
     arr = np.concatenate([mats.reshape(len(mats), 15), np.asarray(bounds, dtype=np.float64)], axis=1)
-    np.save(Path(path), arr)
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def read_poses_bounds(path: str | Path) -> PosesBounds:

@@ -319,16 +319,3 @@ def _check_files(scene: SceneFolder) -> None:
             dw, dh = _image_size(p)
             if (dw, dh) != (w, h):
                 raise InputError(p, f"{kind} is {dw}x{dh} but its colour image {f.image_path} is {w}x{h}")
-
-
-_WRITER_NAMES = ("SceneWriter", "update_scene", "write_transforms", "encode_depth", "scene_to_json")
-
-
-def __getattr__(name: str) -> Any:
-    """``from devices.scene_folder import SceneWriter`` (and the other writer names) keeps working: they moved
-    to ``devices.scene_writer``, imported on first use (it imports this module, so not at the top)."""
-    if name in _WRITER_NAMES:
-        from devices import scene_writer
-
-        return getattr(scene_writer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,11 +36,6 @@ from devices.scene_folder import (
 )
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """``devices.atomic.atomic_write_bytes``: temporary name, fsync, rename; WriteError naming ``path``."""
-    atomic_write_bytes(path, data)
-
-
 def _encode_png(array: np.ndarray, what: str) -> bytes:
     ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
@@ -104,7 +99,7 @@ def write_transforms(scene: SceneFolder, root: Path | None = None) -> None:
     """Atomically (re)write ``transforms.json`` of ``scene`` in ``root`` (default ``scene.root``)."""
     root = Path(root or scene.root)
     text = json.dumps(scene_to_json(scene), indent=2)
-    _write_bytes(root / TRANSFORMS, text.encode())
+    atomic_write_bytes(root / TRANSFORMS, text.encode())
 
 
 def update_scene(scene: SceneFolder, **changes: Any) -> SceneFolder:
@@ -206,17 +201,17 @@ class SceneWriter:
     def _write_files(self, frame: Frame, stem: str) -> tuple[str, str | None, str | None, float]:
         """Write the PNGs of one frame; returns (image, depth, confidence paths, depth scale)."""
         image_path = f"images/{stem}.png"
-        _write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
+        atomic_write_bytes(self.staging / image_path, _encode_png(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), image_path))
         depth_path, scale = None, METRIC_DEPTH_SCALE
         if frame.depth is not None:
             depth_path = f"depth/{stem}.png"
             raw, scale = encode_depth(frame.depth, frame.depth_kind)
-            _write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
+            atomic_write_bytes(self.staging / depth_path, _encode_png(raw, depth_path))
         conf_path = None
         if frame.confidence is not None:
             conf_path = f"confidence/{stem}.png"
             (self.staging / "confidence").mkdir(exist_ok=True)
-            _write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
+            atomic_write_bytes(self.staging / conf_path, _encode_png(frame.confidence.astype(np.uint8), conf_path))
         return image_path, depth_path, conf_path, scale
 
     @contextmanager

@@ -24,18 +24,17 @@ from nerf.types import Camera  # noqa: E402
 
 def viewpoint(trainer, width: int = 400) -> Camera:
     """Behind and above the training cameras, looking at the point they look at."""
-    from nerf.paths import look_at, lookat_centre
+    from devices.camera_geometry import look_at, lookat_centre, mean_up
 
     s = trainer.scene
     c2w = s.c2w[s.train_ids]
     centre = lookat_centre(c2w) if len(c2w) > 1 else c2w[0, :3, 3] + c2w[0, :3, 2]
     mean = c2w[:, :3, 3].mean(0)
-    down = c2w[:, :3, 1].mean(0)
-    down /= np.linalg.norm(down)
+    down = -mean_up(c2w)
     dist = np.linalg.norm(mean - centre)
     pos = centre + (mean - centre) * 1.25 - down * 0.5 * dist
     cam = trainer.view_camera(s.train_ids[0])
-    cam = Camera(K=cam.K, c2w=look_at(pos, centre, down), width=cam.width, height=cam.height)
+    cam = Camera(K=cam.K, c2w=look_at(pos, centre, -down), width=cam.width, height=cam.height)
     return cam.scaled(width / cam.width)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.atomic import replace_when_done
+from devices.atomic import atomic_write_text
 from devices.frame import DepthKind
 from nerf import metrics
 from nerf.lpips import LPIPS
@@ -176,9 +176,3 @@ def _view_metrics(scene: Scene, i: int, result: RenderResult, lpips: LPIPS | Non
         if n:
             m.depth_abs_rel, m.depth_rmse_m = abs_rel, rmse
     return m
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file + rename (InputError when it cannot be written)."""
-    with replace_when_done(path, problem="cannot be written") as tmp:
-        tmp.write_text(text)

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerf.loaders.llff import average_pose
+from devices.camera_geometry import average_pose, look_at, lookat_centre, mean_up
 from nerf.scene import Scene
 from nerf.types import Camera
 
 PATHS = ("spiral", "interp", "orbit")
-
-
-def look_at(position: np.ndarray, target: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """c2w [4, 4] at ``position`` looking at ``target``, its y axis as close to ``down`` as possible."""
-    z = _unit(target - position)
-    x = _unit(np.cross(down, z))
-    out = np.eye(4)
-    out[:3, 0], out[:3, 1], out[:3, 2], out[:3, 3] = x, np.cross(z, x), z, position
-    return out
 
 
 def spiral_poses(c2w: np.ndarray, near: float, far: float, n_frames: int = 120, rotations: int = 2,
@@ -37,12 +28,12 @@ def spiral_poses(c2w: np.ndarray, near: float, far: float, n_frames: int = 120, 
     close, inf = near * 0.9, far * 5.0
     focus = 1.0 / (0.25 / close + 0.75 / inf)
     target = avg[:3, :3] @ np.array([0.0, 0.0, focus]) + avg[:3, 3]
-    down = avg[:3, 1]
+    up = -avg[:3, 1]
     out = []
     for theta in np.linspace(0.0, 2 * np.pi * rotations, n_frames, endpoint=False):
         # The original's offsets (cos, -sin, -sin(zrate theta)) in OpenGL axes; y and z flip for OpenCV.
         offset = radii * np.array([np.cos(theta), np.sin(theta), np.sin(theta * zrate)])
-        out.append(look_at(avg[:3, :3] @ offset + avg[:3, 3], target, down))
+        out.append(look_at(avg[:3, :3] @ offset + avg[:3, 3], target, up))
     return np.stack(out)
 
 
@@ -72,17 +63,6 @@ def interp_poses(c2w: np.ndarray, n_frames: int, loop: bool = True) -> np.ndarra
     return np.stack(out)
 
 
-def lookat_centre(c2w: np.ndarray) -> np.ndarray:
-    """The point [3] closest (least squares) to every camera's optical axis: the scene's look-at centre."""
-    a, b = np.zeros((3, 3)), np.zeros(3)
-    for m in c2w:
-        d = _unit(m[:3, 2])
-        proj = np.eye(3) - np.outer(d, d)
-        a += proj
-        b += proj @ m[:3, 3]
-    return np.linalg.lstsq(a, b, rcond=None)[0]
-
-
 def orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
     """A full circle around the look-at centre, at the cameras' mean distance and height: [n_frames, 4, 4].
 
@@ -90,7 +70,7 @@ def orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
     azimuth; every frame looks at the centre.
     """
     centre = lookat_centre(c2w)
-    down = _unit(c2w[:, :3, 1].sum(0))
+    down = -mean_up(c2w)
     rel = c2w[:, :3, 3] - centre
     height = float((rel @ down).mean())
     radial = rel - np.outer(rel @ down, down)
@@ -100,7 +80,7 @@ def orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
     out = []
     for theta in np.linspace(0.0, 2 * np.pi, n_frames, endpoint=False):
         pos = centre + height * down + radius * (np.cos(theta) * e1 + np.sin(theta) * e2)
-        out.append(look_at(pos, centre, down))
+        out.append(look_at(pos, centre, -down))
     return np.stack(out)
 
 
@@ -117,7 +97,7 @@ def facing_orbit_poses(c2w: np.ndarray, n_frames: int) -> np.ndarray:
     out = []
     for theta in np.linspace(0.0, 2 * np.pi, n_frames, endpoint=False):
         pos = avg[:3, 3] + avg[:3, :3] @ np.array([radius * np.cos(theta), radius * np.sin(theta), 0.0])
-        out.append(look_at(pos, target, avg[:3, 1]))
+        out.append(look_at(pos, target, -avg[:3, 1]))
     return np.stack(out)
 
 

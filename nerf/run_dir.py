@@ -164,6 +164,10 @@ def write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line to RUN/metrics.jsonl."""
+    """Append one JSON line to RUN/metrics.jsonl.
+
+    The one write here that is not atomic, on purpose: an append-only log rewritten whole would cost
+    O(run length) per snapshot, and a line cut by a crash is skipped by ``read_metrics``.
+    """
     with open(Path(run_dir) / METRICS, "a") as fh:
         fh.write(json.dumps(record) + "\n")

@@ -1,7 +1,8 @@
 """RegNeRF's depth-smoothness term on patches seen from random unseen poses, as a small object.
 
 SparseNeRF keeps this term on DTU only (sparsenerf.md). Each call draws a training view, rotates its
-camera about the scene centre (``nerf.unseen_patches.unseen_pose``), draws ``patches`` square pixel
+camera about the scene centre (where the training views look, ``devices.camera_geometry.lookat_centre``;
+``nerf.unseen_patches.unseen_pose``), draws ``patches`` square pixel
 patches, renders them and penalises neighbouring depth differences (``nerf.regnerf_tv.depth_tv_loss``).
 The term owns its random generator, so a checkpoint can save and restore it (``rng_state``).
 """
@@ -14,22 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from devices.camera_geometry import lookat_centre
 from nerf.regnerf_tv import depth_tv_loss
 from nerf.scene import Scene
 from nerf.types import Camera
 from nerf.unseen_patches import patch_pixels, unseen_pose
 
-__all__ = ["SmoothnessConfig", "SmoothnessTerm", "scene_centre"]
-
-
-def scene_centre(scene: Scene) -> np.ndarray:
-    """The point the training cameras look at: the least-squares closest point to their optical axes. [3]."""
-    a, b = np.zeros((3, 3)), np.zeros(3)
-    for i in scene.train_ids:
-        o, d = scene.c2w[i, :3, 3], scene.c2w[i, :3, 2]
-        p = np.eye(3) - np.outer(d, d)
-        a, b = a + p, b + p @ o
-    return np.linalg.lstsq(a, b, rcond=None)[0]
+__all__ = ["SmoothnessConfig", "SmoothnessTerm"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +46,7 @@ class SmoothnessTerm:
     def __init__(self, scene: Scene, config: SmoothnessConfig, seed: int):
         self.scene, self.config = scene, config
         self.rng = np.random.default_rng(seed)
-        self.centre = scene_centre(scene) if config.weight > 0 else None  # fixed: computed once
+        self.centre = lookat_centre(scene.c2w[scene.train_ids]) if config.weight > 0 else None  # fixed: computed once
 
     @property
     def active(self) -> bool:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from devices.axes import is_rigid, opencv_to_opengl, opengl_to_opencv
-from devices.virtual.camera_path import look_at
 
 # A camera at (0, 0, 5) looking at the origin, world y up in the image.
 # OpenCV: x right = +x, y down = -y, z forward = -z.
@@ -75,23 +74,3 @@ class TestIsRigid:
         m = CV.copy()
         change(m)
         assert not is_rigid(m)
-
-
-class TestLookAt:
-    def test_horizontal_camera(self):
-        # From (0, -2, 1) looking at (0, 0, 1): forward +y, right +x, down -z (world z up).
-        c2w = look_at(np.array([0.0, -2, 1]), np.array([0.0, 0, 1]))
-        np.testing.assert_allclose(c2w[:3, :3], [[1, 0, 0], [0, 0, 1], [0, -1, 0]], atol=1e-12)
-        np.testing.assert_allclose(c2w[:3, 3], [0, -2, 1])
-        assert is_rigid(c2w)
-
-    def test_roll(self):
-        # A quarter turn of roll: the camera's x axis becomes the old down axis.
-        c2w = look_at(np.array([0.0, -2, 1]), np.array([0.0, 0, 1]), roll_rad=np.pi / 2)
-        np.testing.assert_allclose(c2w[:3, 0], [0, 0, -1], atol=1e-12)
-        np.testing.assert_allclose(c2w[:3, 2], [0, 1, 0], atol=1e-12)
-        assert is_rigid(c2w)
-
-    def test_straight_down_is_refused(self):
-        with pytest.raises(ValueError, match="straight up or down"):
-            look_at(np.array([0.0, 0, 5]), np.zeros(3))

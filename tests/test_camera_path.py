@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from devices.axes import opencv_to_opengl
+from devices.camera_geometry import look_at
 from devices.errors import InputError
 from nerf.camera_path import (
     CameraPath,
@@ -19,14 +20,13 @@ from nerf.camera_path import (
     vertical_fov_deg,
 )
 from nerf.camera_path_json import load_camera_path, path_to_json, save_camera_path
-from nerf.paths import look_at
 
 
 def _keys(n: int = 4, radius: float = 2.0) -> list[Keyframe]:
     out = []
     for i, a in enumerate(np.linspace(0.0, 1.5 * np.pi, n, endpoint=False)):
         pos = np.array([radius * np.cos(a), -0.4 + 0.1 * i, radius * np.sin(a)])
-        out.append(Keyframe(look_at(pos, np.zeros(3), np.array([0.0, 1.0, 0.0])), 40.0 + 5 * i, 1.5 * i))
+        out.append(Keyframe(look_at(pos, np.zeros(3), np.array([0.0, -1.0, 0.0])), 40.0 + 5 * i, 1.5 * i))
     return out
 
 

@@ -82,7 +82,7 @@ class TestCaptureVirtual:
         def full_disk(path, data):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-        monkeypatch.setattr(sw, "_write_bytes", full_disk)
+        monkeypatch.setattr(sw, "atomic_write_bytes", full_disk)
         assert main(["capture", "virtual", str(tmp_path / "scene"), "--frames", "3"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert "No space left on device" in err[-1] and err[-1].startswith("error: ")

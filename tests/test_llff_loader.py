@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from devices.camera_geometry import average_pose
 from devices.errors import InputError
 from devices.frame import DepthKind
-from nerf.loaders.llff import average_pose, load_llff
+from nerf.loaders.llff import load_llff
 from nerf.ndc import NDCSpace, ndc_ray_batch, ndc_rays, ndc_t_to_depth
 from tests.conftest import shared_path
 from tests.llff_samples import SIZE, build_sample

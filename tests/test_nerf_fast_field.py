@@ -165,19 +165,6 @@ class TestEnvironmentMapFrame:
         torch.testing.assert_close(colours[2], torch.full((3,), 0.5))  # the horizon: between the bands
 
 
-def test_scene_up_is_the_cameras_mean_image_up():
-    from nerf.fields.factory import scene_up
-    from nerf.scene import Scene
-
-    c2w = np.stack([np.eye(4)] * 2)
-    c2w[1, :3, :3] = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # turned about y, still upright
-    scene = Scene.__new__(Scene)
-    object.__setattr__(scene, "c2w", c2w)
-    object.__setattr__(scene, "train_ids", [0, 1])
-    np.testing.assert_allclose(scene_up(scene), [0.0, -1.0, 0.0])  # OpenCV y points down: up is -y
-
-
-
 def test_an_unresolved_config_is_refused():
     """tv_color / distortion left at None are the data set's: the field takes only resolved configs."""
     with pytest.raises(ValueError, match="resolve"):

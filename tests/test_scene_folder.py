@@ -249,7 +249,7 @@ class TestAtomicWriter:
     @pytest.mark.parametrize("keep_partial", [False, True])
     @pytest.mark.parametrize("fail_after", [0, 3])
     def test_full_disk_leaves_no_scene(self, tmp_path, monkeypatch, keep_partial, fail_after):
-        real, calls = sw._write_bytes, []
+        real, calls = sw.atomic_write_bytes, []
 
         def full_disk(path, data):
             calls.append(path)
@@ -257,7 +257,7 @@ class TestAtomicWriter:
                 raise OSError(errno.ENOSPC, "No space left on device", str(path))
             real(path, data)
 
-        monkeypatch.setattr(sw, "_write_bytes", full_disk)
+        monkeypatch.setattr(sw, "atomic_write_bytes", full_disk)
         with pytest.raises(WriteError) as info, SceneWriter(tmp_path / "s", sensor="test", keep_partial=keep_partial) as w:
             for i in range(3):
                 w.add(make_frame(i))

@@ -1,4 +1,6 @@
-"""Orbit/pan/zoom of a pinhole camera (pure numpy). Poses are OpenCV camera-to-world [4, 4]."""
+"""Orbit/pan/zoom of a pinhole camera (pure numpy). Poses are OpenCV camera-to-world [4, 4].
+
+The scene-level geometry (look-at centre, mean up) is ``devices.camera_geometry``."""
 
 from __future__ import annotations
 
@@ -11,27 +13,6 @@ def axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
     a = a / np.linalg.norm(a)
     k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
-
-
-def look_point(c2ws: np.ndarray) -> np.ndarray | None:
-    """The point nearest (least squares) to every camera's optical axis, or None if the axes are near parallel.
-
-    Args: c2ws [N, 4, 4]. Returns [3] or None.
-    """
-    origins, dirs = c2ws[:, :3, 3], c2ws[:, :3, 2]
-    proj = np.eye(3)[None] - dirs[:, :, None] * dirs[:, None, :]  # [N, 3, 3] removes the axis component
-    a, b = proj.sum(0), np.einsum("nij,nj->i", proj, origins)
-    if np.linalg.cond(a) > 1e4:
-        return None
-    point = np.linalg.solve(a, b)
-    ahead = np.einsum("ni,ni->n", point[None] - origins, dirs)
-    return point if np.median(ahead) > 0 else None
-
-
-def mean_up(c2ws: np.ndarray) -> np.ndarray:
-    """World 'up' [3]: the mean of the cameras' up vectors (OpenCV y points down, so up is -y)."""
-    up = -c2ws[:, :3, 1].mean(0)
-    return up / max(np.linalg.norm(up), 1e-9)
 
 
 def orbit(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, yaw: float, pitch: float) -> np.ndarray:

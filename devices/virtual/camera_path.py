@@ -7,30 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from devices.camera_geometry import WORLD_UP, look_at
 from devices.virtual.config import VirtualSensorConfig
-
-_UP = np.array([0.0, 0.0, 1.0])
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, roll_rad: float = 0.0) -> np.ndarray:
-    """OpenCV camera-to-world [4, 4] of a camera at ``eye`` [3] looking at ``target`` [3], world z up.
-
-    The camera's x axis is horizontal (before ``roll_rad``, a turn about the optical axis), its y
-    axis points down-ish and its z axis at the target.
-    """
-    forward = np.asarray(target, dtype=np.float64) - np.asarray(eye, dtype=np.float64)
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, _UP)
-    norm = np.linalg.norm(right)
-    if norm < 1e-9:
-        raise ValueError("look_at: the camera looks straight up or down; its roll is undefined")
-    right /= norm
-    down = np.cross(forward, right)
-    c, s = np.cos(roll_rad), np.sin(roll_rad)
-    right, down = c * right + s * down, -s * right + c * down
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, down, forward, eye
-    return c2w
 
 
 def _wobble(t: float, phases: np.ndarray, freqs: np.ndarray) -> np.ndarray:
@@ -63,4 +41,4 @@ class CameraPath:
         eye[2] = cfg.path_height_m
         eye += cfg.wobble_m * w[0:3]
         target = self.centre + cfg.wobble_look_m * w[3:6]
-        return look_at(eye, target, np.deg2rad(cfg.wobble_roll_deg) * w[6])
+        return look_at(eye, target, WORLD_UP, np.deg2rad(cfg.wobble_roll_deg) * w[6])

@@ -75,7 +75,7 @@ class FastFieldConfig:
     """(latitude, longitude) cells of the environment-map background."""
     envmap_up: Literal["cameras", "world_z"] = "cameras"
     """Which axis the environment map's latitude is measured from: "cameras" (the training cameras' mean
-    up direction, ``factory.scene_up``: floor below, backdrop above, from any side) or "world_z". On DTU
+    up direction, ``devices.camera_geometry.mean_up``: floor below, backdrop above, from any side) or "world_z". On DTU
     (world up ~40 degrees off z) "cameras" gave +0.7 dB held-out (docs/fast_field.md)."""
     background: BackgroundKind = "envmap"
     """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from devices.camera_geometry import mean_up
 from nerf.fields.base import Field
 from nerf.scene import Scene
 
@@ -53,23 +54,12 @@ def depth_aabb(scene: Scene, margin: float = 0.05) -> np.ndarray | None:
     return np.stack([lo - pad, hi + pad])
 
 
-def scene_up(scene: Scene) -> np.ndarray:
-    """The world's up direction [3] as the training cameras see it: the mean of their image-up axes.
-
-    Cameras are OpenCV (y down), so each camera's up is minus the second column of its rotation. People
-    hold cameras roughly upright, and rigs (DTU's robot arm) keep them so.
-    """
-    up = -scene.c2w[scene.train_ids, :3, 1].sum(0)
-    n = float(np.linalg.norm(up))
-    return up / n if n > 1e-6 else np.array([0.0, 0.0, 1.0])
-
-
 def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.TrainConfig
     """The field named by ``config.field``: "fast", "sensor" or "mipnerf" (imported lazily)."""
     if config.field == "fast":
         from nerf.fields.fast import FastField
 
-        up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(scene_up(scene), dtype=torch.float32)
+        up = None if scene.ndc or config.fast.envmap_up != "cameras" else torch.as_tensor(mean_up(scene.c2w[scene.train_ids]), dtype=torch.float32)
         aabb = torch.as_tensor(scene_aabb(scene), dtype=torch.float32)
         return FastField(config.fast, aabb, up=up)
     if config.field == "sensor":
@@ -77,7 +67,7 @@ def build_field(scene: Scene, config) -> Field:  # config: nerf.train_config.Tra
 
         if scene.ndc:
             raise ValueError("the sensor field needs a metric (non-NDC) scene; use --field fast for forward-facing scenes")
-        up = torch.as_tensor(scene_up(scene), dtype=torch.float32)
+        up = torch.as_tensor(mean_up(scene.c2w[scene.train_ids]), dtype=torch.float32)
         box = depth_aabb(scene)
         box = scene_aabb(scene) if box is None else box
         return SensorField(config.sensor, torch.as_tensor(box, dtype=torch.float32), up=up)

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from devices.camera_geometry import average_pose
 from devices.errors import InputError
 from devices.frame import DepthKind
 from nerf.loaders.common import downscale_image, scale_K
@@ -167,17 +168,9 @@ def load_dtu_rectified(root: str | Path, *, split: str | None = None, downscale:
 def authors_normalisation(c2w: np.ndarray) -> np.ndarray:
     """Poses [N, 4, 4] recentred on their mean pose and scaled so the largest |camera coordinate| is 1.
 
-    The mean pose: mean position, z axis = mean of the cameras' z axes, up = mean of their y axes (their
-    ``poses_avg``; the frame is OpenCV here, which gives the same rotation up to its axes' signs).
+    The mean pose is LLFF's (their ``poses_avg``, ``devices.camera_geometry.average_pose``; the frame is
+    OpenCV here, which gives the same rotation up to its axes' signs).
     """
-    pos = c2w[:, :3, 3].mean(0)
-    z = c2w[:, :3, 2].mean(0)
-    z /= np.linalg.norm(z)
-    x = np.cross(c2w[:, :3, 1].mean(0), z)
-    x /= np.linalg.norm(x)
-    avg = np.eye(4)
-    avg[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
-    avg[:3, 3] = pos
-    out = np.linalg.inv(avg) @ c2w
+    out = np.linalg.inv(average_pose(c2w)) @ c2w
     out[:, :3, 3] /= np.abs(out[:, :3, 3]).max()
     return out

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from devices import llff_format
+from devices.camera_geometry import average_pose
 from devices.errors import InputError
 from devices.frame import DepthKind
 from nerf.profiles import profile_for
@@ -167,27 +168,8 @@ def normalise_poses(c2w: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np
     sc = 1.0 / (float(bounds.min()) * BD_FACTOR)
     c2w = c2w.copy()
     c2w[:, :3, 3] *= sc
-    avg = average_pose(c2w)
+    try:
+        avg = average_pose(c2w)
+    except ValueError as e:
+        raise ValueError(f"{e}; this is not a forward-facing LLFF scene") from None
     return np.linalg.inv(avg)[None] @ c2w, bounds * sc
-
-
-def average_pose(c2w: np.ndarray) -> np.ndarray:
-    """LLFF's average pose in OpenCV axes: mean centre, mean forward axis, mean down axis, orthonormalised.
-
-    c2w: [N, 4, 4] -> [4, 4].
-    """
-    centre = c2w[:, :3, 3].mean(0)
-    forward = _unit(c2w[:, :3, 2].sum(0))
-    down = c2w[:, :3, 1].sum(0)
-    right = _unit(np.cross(down, forward))
-    out = np.eye(4)
-    out[:3, 0], out[:3, 1], out[:3, 2], out[:3, 3] = right, np.cross(forward, right), forward, centre
-    return out
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    if not n > 1e-6 * max(1.0, float(np.abs(v).max())):  # e.g. cameras facing opposite ways: no average view
-        raise ValueError("the cameras have no common viewing direction (they face opposite ways), so LLFF's "
-                         "average pose is undefined; this is not a forward-facing LLFF scene")
-    return v / n

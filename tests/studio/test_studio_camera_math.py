@@ -57,20 +57,6 @@ def test_dolly_halves_the_distance():
     np.testing.assert_allclose(cm.dolly(look_at([2, 0, 0]), np.zeros(3), 0.5)[:3, 3], [1, 0, 0], atol=1e-12)
 
 
-def test_look_point_of_two_cameras_facing_the_origin_is_the_origin():
-    c2ws = np.stack([look_at([2, 0, 0]), look_at([0, 3, 0])])
-    np.testing.assert_allclose(cm.look_point(c2ws), [0, 0, 0], atol=1e-9)
-
-
-def test_look_point_of_parallel_cameras_is_none():
-    c2ws = np.stack([look_at([0, 0, 0], [0, 5, 0]), look_at([1, 0, 0], [1, 5, 0])])
-    assert cm.look_point(c2ws) is None
-
-
-def test_mean_up_is_minus_the_cameras_y_axis():
-    np.testing.assert_allclose(cm.mean_up(np.stack([look_at([2, 0, 0]), look_at([0, 2, 0])])), UP, atol=1e-12)
-
-
 def test_nearest_view_picks_the_closest_pose():
     views = np.stack([look_at([2, 0, 0]), look_at([0, 2, 0]), look_at([-2, 0, 0])])
     assert cm.nearest_view(look_at([1.8, 0.3, 0.0]), views) == 0

@@ -6,6 +6,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio import camera_math
+from devices.camera_geometry import lookat_centre_ahead, mean_up
 from nerf.types import Camera
 
 ORBIT_RAD_PER_PX = 0.01
@@ -30,12 +31,12 @@ class PreviewCamera(QObject):
     def set_views(self, c2ws: np.ndarray) -> None:
         """The scene's camera poses [N, 4, 4]: fix the orbit's up direction and its centre."""
         self.views = np.asarray(c2ws, dtype=np.float64)
-        self.up = camera_math.mean_up(self.views)
+        self.up = mean_up(self.views)
 
     def reset(self, camera: Camera) -> None:
         """Jump to ``camera``; the orbit centre becomes the scene's look-at point (or a point ahead of it)."""
         c2w = np.asarray(camera.c2w, dtype=np.float64)
-        point = camera_math.look_point(self.views) if len(self.views) >= 2 else None
+        point = lookat_centre_ahead(self.views)
         if point is None:
             point = c2w[:3, 3] + c2w[:3, 2] * 1.0
         dist = max(float(np.dot(point - c2w[:3, 3], c2w[:3, 2])), 1e-3)

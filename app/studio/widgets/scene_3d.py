@@ -9,8 +9,8 @@ import numpy as np
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QStackedLayout, QWidget
 
-from app.studio.camera_math import mean_up
 from app.studio.types import SceneData
+from devices.camera_geometry import mean_up
 
 TRAIN_RGBA = (0.2, 0.85, 0.3, 1.0)
 TEST_RGBA = (0.3, 0.6, 1.0, 1.0)
