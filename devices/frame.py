@@ -26,15 +26,22 @@ class DepthKind(str, enum.Enum):
         return self is DepthKind.INVERSE
 
 
-def check_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...]) -> None:
+def check_shape(name: str, array: Any, expected: tuple[Any, ...]) -> None:
     """Raise ``ValueError`` naming ``name``, the expected and the actual shape when they differ.
 
-    ``None`` in ``expected`` matches any size on that axis.
+    The one shape check of the project (kornia's ``KORNIA_CHECK_SHAPE``), used at public entry points
+    of ``devices`` and ``nerf`` for numpy arrays and torch tensors alike (anything with ``.shape``).
+    ``expected`` holds ints (that size), ``None`` (any size on that axis) and, first only, ``...``
+    (any number of leading axes, none included): ``check_shape("rgb", rgb, (..., 3))``.
     """
-    ok = array.ndim == len(expected) and all(e is None or e == a for e, a in zip(expected, array.shape))
+    shape = tuple(getattr(array, "shape", ()))
+    lead = bool(expected) and expected[0] is Ellipsis
+    tail = expected[1:] if lead else expected
+    ok = (len(shape) >= len(tail) if lead else len(shape) == len(tail)) and all(
+        e is None or e == a for e, a in zip(tail, shape[len(shape) - len(tail):]))
     if not ok:
-        shown = tuple("*" if e is None else e for e in expected)
-        raise ValueError(f"{name}: expected shape {shown}, got {tuple(array.shape)}")
+        shown = ", ".join("..." if e is Ellipsis else "*" if e is None else str(e) for e in expected)
+        raise ValueError(f"{name}: expected shape ({shown}), got {shape}")
 
 
 @dataclass(frozen=True)

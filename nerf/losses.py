@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from devices.frame import check_shape
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -55,6 +57,8 @@ class LossTerms:
 
 def rgb_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error over rays and channels. pred, target [R, 3] -> scalar."""
+    check_shape("pred", pred, (None, 3))
+    check_shape("target", target, tuple(pred.shape))
     return torch.mean((pred - target) ** 2)
 
 
@@ -65,6 +69,7 @@ def ranking_loss(
     margin: float,
 ) -> torch.Tensor:
     """mean(max(d_near - d_far + margin, 0)): penalises a NeRF depth order that contradicts the prior."""
+    _check_quads(depth, near_idx=near_idx, far_idx=far_idx)
     return torch.relu(depth[near_idx] - depth[far_idx] + margin).mean()
 
 
@@ -77,9 +82,18 @@ def continuity_loss(
     margin: float,
 ) -> torch.Tensor:
     """mean(max(|d_near - d_nbnear| - m, 0)) + mean(max(|d_far - d_nbfar| - m, 0))."""
+    _check_quads(depth, near_idx=near_idx, nb_near_idx=nb_near_idx, far_idx=far_idx, nb_far_idx=nb_far_idx)
     a = torch.relu((depth[near_idx] - depth[nb_near_idx]).abs() - margin).mean()
     b = torch.relu((depth[far_idx] - depth[nb_far_idx]).abs() - margin).mean()
     return a + b
+
+
+def _check_quads(depth: torch.Tensor, **indices: torch.Tensor) -> None:
+    """depth [B] and index vectors [Q] of one common length (named by their keyword)."""
+    check_shape("depth", depth, (None,))
+    q = next(iter(indices.values())).shape[:1]
+    for name, idx in indices.items():
+        check_shape(name, idx, tuple(q))
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,10 @@ def sparsenerf_loss(
     metric depth and smoothness); ``weights`` has the weight of each (``Field.regulariser_weights``); a term
     whose weight is 0 is left out. Weights are applied here and nowhere else.
     """
+    check_shape("rgb", rgb, (None, 3))
+    check_shape("depth", depth, (rgb.shape[0],))
+    if rgb_coarse is not None:
+        check_shape("rgb_coarse", rgb_coarse, tuple(rgb.shape))
     l_rgb = rgb_loss(rgb, target)
     total = l_rgb
     terms = LossTerms(total=total, rgb=l_rgb)
@@ -148,6 +166,8 @@ def distortion_loss(
     sum_ij w_i w_j |m_i - m_j| + 1/3 sum_i w_i^2 (t_{i+1} - t_i), m = interval midpoints: small when
     each ray's weight sits in one short interval (a surface), large for fog spread along the ray.
     """
+    check_shape("weights", weights, (None, None))
+    check_shape("edges", edges, (weights.shape[0], weights.shape[1] + 1))
     mids = 0.5 * (edges[:, 1:] + edges[:, :-1])
     w_before = torch.cumsum(weights, dim=-1) - weights  # sum_{j<i} w_j
     wm_before = torch.cumsum(weights * mids, dim=-1) - weights * mids  # sum_{j<i} w_j m_j

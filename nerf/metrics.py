@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from devices.frame import check_shape
+
 SSIM_WIN = 7
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
@@ -20,6 +22,9 @@ SSIM_K2 = 0.03
 
 def psnr(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR in dB of images [H, W, 3] in [0, 1]: -10 log10(MSE), over ``mask`` [H, W] pixels when given."""
+    check_shape("gt", gt, np.shape(pred))
+    if mask is not None:
+        check_shape("mask", mask, np.shape(pred)[:-1])
     err = (np.asarray(pred, np.float64) - np.asarray(gt, np.float64)) ** 2
     if mask is not None:
         err = err[np.asarray(mask, bool)]
@@ -29,6 +34,8 @@ def psnr(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> fl
 
 def ssim_map(pred: np.ndarray, gt: np.ndarray, win: int = SSIM_WIN, data_range: float = 1.0) -> np.ndarray:
     """SSIM of every window position: [H - win + 1, W - win + 1, C] for images [H, W, C]."""
+    check_shape("pred", pred, (None, None, None))
+    check_shape("gt", gt, np.shape(pred))
     x = torch.from_numpy(np.asarray(pred, np.float64)).permute(2, 0, 1)[:, None]  # [C, 1, H, W]
     y = torch.from_numpy(np.asarray(gt, np.float64)).permute(2, 0, 1)[:, None]
     if min(x.shape[-2:]) < win:
@@ -64,6 +71,7 @@ def depth_errors(pred_m: np.ndarray, sensor_m: np.ndarray) -> tuple[float, float
     Valid pixels: sensor depth > 0 and both finite. NaN values when no pixel is valid.
     """
     pred_m, sensor_m = np.asarray(pred_m, np.float64), np.asarray(sensor_m, np.float64)
+    check_shape("sensor_m", sensor_m, pred_m.shape)
     valid = (sensor_m > 0) & np.isfinite(sensor_m) & np.isfinite(pred_m)
     n = int(valid.sum())
     if n == 0:

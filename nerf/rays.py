@@ -37,6 +37,8 @@ def camera_directions(
         float64 [R, 3].
     """
     check_shape("K", np.asarray(K), (3, 3))
+    check_shape("ys", np.asarray(ys), (None,))
+    check_shape("xs", np.asarray(xs), np.shape(ys))
     u = np.asarray(xs, dtype=np.float64) + PIXEL_CENTRE
     v = np.asarray(ys, dtype=np.float64) + PIXEL_CENTRE
     if distortion is not None and np.any(np.asarray(distortion) != 0):
@@ -102,4 +104,5 @@ def image_rays(
 
 def points_at(rays: RayBatch, t: torch.Tensor) -> torch.Tensor:
     """Points origins + t * directions: t [R, S] -> [R, S, 3]."""
+    check_shape("t", t, (len(rays), None))
     return rays.origins[:, None, :] + t[..., None] * rays.directions[:, None, :]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from devices.frame import check_shape
 from nerf.fields.base import RayBatch
 from nerf.march import RaySamples
 from nerf.rendering import far_background_depth, weights_from_alpha
@@ -51,6 +52,8 @@ def render_samples(
     depth = sum(w t) + (1 - sum(w)) end: an empty ray lies where its samples end (``RaySamples.end``), which
     the ranking prior and the metric depth loss see.
     """
+    check_shape("background", background, (len(rays), 3))
+    check_shape("samples.t", samples.t, (len(rays), None))
     pts = samples.points(rays)  # [R, K, 3]
     sel = samples.valid.nonzero(as_tuple=True)
     density = torch.zeros_like(samples.t)

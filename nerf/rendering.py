@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import torch
 
+from devices.frame import check_shape
+
+
+def _check_bins(per_bin: torch.Tensor, edges: torch.Tensor, name: str = "weights") -> tuple[int, int]:
+    """Check per-bin values [R, S] against their bin edges [R, S + 1]; returns (R, S)."""
+    check_shape(name, per_bin, (None, None))
+    r, s = per_bin.shape
+    check_shape("edges", edges, (r, s + 1))
+    return r, s
+
 
 def alpha_from_density(
     density: torch.Tensor,  # [R, S] >= 0
@@ -15,12 +25,15 @@ def alpha_from_density(
     dir_norm: torch.Tensor,  # [R, 1] |direction| (t is not arc length when directions are unnormalised)
 ) -> torch.Tensor:
     """Opacity of each interval: 1 - exp(-density * (t_{i+1} - t_i) * |d|). Returns [R, S]."""
+    r, s = _check_bins(density, edges, "density")
+    check_shape("dir_norm", dir_norm, (r, 1))
     delta = (edges[:, 1:] - edges[:, :-1]) * dir_norm
     return 1.0 - torch.exp(-density * delta)
 
 
 def weights_from_alpha(alpha: torch.Tensor) -> torch.Tensor:
     """Compositing weights w_i = alpha_i * prod_{j<i} (1 - alpha_j). alpha [R, S] -> [R, S]."""
+    check_shape("alpha", alpha, (None, None))
     # log-space product: exp(cumsum(log(1 - alpha))) with an exclusive shift
     log_trans = torch.cumsum(torch.log1p(-alpha.clamp(max=1.0 - 1e-6)), dim=-1)
     trans = torch.exp(torch.cat([torch.zeros_like(log_trans[:, :1]), log_trans[:, :-1]], dim=-1))
@@ -42,6 +55,8 @@ def composite_rgb(
     background: float | None = None,
 ) -> torch.Tensor:
     """Expected colour [R, 3]; ``background`` (e.g. 1.0 white, 0.0 black) fills the transparent part."""
+    check_shape("weights", weights, (None, None))
+    check_shape("rgb", rgb, (*weights.shape, 3))
     out = (weights[..., None] * rgb).sum(dim=-2)
     if background is not None:
         out = out + (1.0 - weights.sum(dim=-1, keepdim=True)) * background
@@ -62,6 +77,7 @@ def expected_depth(
     d = sum(w_i * t_mid_i) / sum(w_i), then NaN (no weight at all) -> +inf, then clipped to
     [t_0, t_S] (the ray's near and far), so an empty ray reports far.
     """
+    _check_bins(weights, edges)
     t_mid = 0.5 * (edges[:, 1:] + edges[:, :-1])
     acc = weights.sum(dim=-1)
     has = acc > 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from devices.frame import check_shape
+
 
 def stratified_edges(
     near: torch.Tensor,  # [R, 1]
@@ -26,6 +28,8 @@ def stratified_edges(
     Returns:
         t: [R, S + 1] sorted bin edges; without jitter t[:, 0] = near and t[:, -1] = far.
     """
+    check_shape("near", near, (None, 1))
+    check_shape("far", far, tuple(near.shape))
     steps = torch.linspace(0.0, 1.0, num_samples + 1, device=near.device, dtype=near.dtype)
     t = near * (1 - steps) + far * steps  # [R, S + 1], Mip-NeRF's form (exact near and far at the ends)
     if randomized:
@@ -55,6 +59,8 @@ def sample_pdf(
     Returns:
         t: [R, num_samples + 1] sorted edges inside [edges[:, 0], edges[:, -1]].
     """
+    check_shape("weights", weights, (None, None))
+    check_shape("edges", edges, (weights.shape[0], weights.shape[1] + 1))
     edges, weights = edges.detach(), weights.detach() + padding
     pdf = weights / weights.sum(dim=-1, keepdim=True)
     cdf = torch.cumsum(pdf, dim=-1).clamp(max=1.0)

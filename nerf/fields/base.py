@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from devices.frame import check_shape
+
 
 @dataclass
 class RayBatch:
@@ -28,6 +30,12 @@ class RayBatch:
     radii: torch.Tensor
     near: torch.Tensor
     far: torch.Tensor
+
+    def __post_init__(self) -> None:
+        check_shape("origins", self.origins, (None, 3))
+        r = self.origins.shape[0]
+        for name, cols in (("directions", 3), ("viewdirs", 3), ("radii", 1), ("near", 1), ("far", 1)):
+            check_shape(name, getattr(self, name), (r, cols))
 
     def __len__(self) -> int:
         return int(self.origins.shape[0])
