@@ -35,6 +35,33 @@ def is_rigid(c2w: np.ndarray, tol: float = 1e-3) -> bool:
     )
 
 
+def matrix_to_quat(r: np.ndarray) -> np.ndarray:
+    """Unit quaternion in (qx, qy, qz, qw) order of a rotation matrix (Shepperd's method); the inverse of
+    ``quat_to_matrix`` up to the quaternion's sign.
+
+    Args:
+        r: float [3, 3] rotation.
+    Returns:
+        float64 [4].
+    """
+    m = np.asarray(r, dtype=np.float64)
+    tr = np.trace(m)
+    if tr > 0:
+        s = 2 * np.sqrt(tr + 1)
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
+    else:  # the largest diagonal element keeps the square root away from 0
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2 * np.sqrt(1 + m[i, i] - m[j, j] - m[k, k])
+        q = [0.0] * 4
+        q[3] = (m[k, j] - m[j, k]) / s
+        q[i] = 0.25 * s
+        q[j] = (m[j, i] + m[i, j]) / s
+        q[k] = (m[k, i] + m[i, k]) / s
+    q = np.asarray(q)
+    return q / np.linalg.norm(q)
+
+
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation matrix of a quaternion in (qx, qy, qz, qw) order (normalised here).
 

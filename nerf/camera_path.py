@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nerf.paths import _catmull_rom, _quat, _rot
+from devices.axes import matrix_to_quat, quat_to_matrix
+from nerf.paths import catmull_rom
 from nerf.types import Camera
 
 
@@ -88,9 +89,9 @@ class CameraPath:
         k = len(keys)
         idx = [(i + d) % k for d in (-1, 0, 1, 2)] if self.loop else [min(max(i + d, 0), k - 1) for d in (-1, 0, 1, 2)]
         p = [keys[j].c2w[:3, 3] for j in idx]
-        pos = _catmull_rom(*p, u)
-        q = _aligned_quats([_quat(keys[j].c2w[:3, :3]) for j in idx])
-        rot = _rot(_squad(q, u))
+        pos = catmull_rom(*p, u)
+        q = _aligned_quats([matrix_to_quat(keys[j].c2w[:3, :3])[[3, 0, 1, 2]] for j in idx])  # (w, x, y, z) here
+        rot = quat_to_matrix(_squad(q, u)[[1, 2, 3, 0]])
         fov = (1 - u) * keys[idx[1]].fov_deg + u * keys[idx[2]].fov_deg
         out = np.eye(4)
         out[:3, :3], out[:3, 3] = rot, pos

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from devices.axes import matrix_to_quat, quat_to_matrix
 from devices.camera_geometry import average_pose, look_at, lookat_centre, mean_up
 from nerf.scene import Scene
 from nerf.types import Camera
@@ -55,10 +56,10 @@ def interp_poses(c2w: np.ndarray, n_frames: int, loop: bool = True) -> np.ndarra
         t = s - i
         idx = [(i - 1) % k, i % k, (i + 1) % k, (i + 2) % k] if loop else \
               [max(i - 1, 0), i, min(i + 1, k - 1), min(i + 2, k - 1)]
-        p = _catmull_rom(*(keys[j, :3, 3] for j in idx), t)
-        q = _slerp(_quat(keys[idx[1], :3, :3]), _quat(keys[idx[2], :3, :3]), t)
+        p = catmull_rom(*(keys[j, :3, 3] for j in idx), t)
+        q = _slerp(matrix_to_quat(keys[idx[1], :3, :3]), matrix_to_quat(keys[idx[2], :3, :3]), t)
         pose = np.eye(4)
-        pose[:3, :3], pose[:3, 3] = _rot(q), p
+        pose[:3, :3], pose[:3, 3] = quat_to_matrix(q), p
         out.append(pose)
     return np.stack(out)
 
@@ -125,38 +126,10 @@ def camera_path(scene: Scene, kind: str, n_frames: int = 120, width: int | None 
     return [Camera(K=base.K, c2w=p, width=base.width, height=base.height) for p in poses]
 
 
-def _catmull_rom(p0, p1, p2, p3, t: float) -> np.ndarray:
+def catmull_rom(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, t: float) -> np.ndarray:
+    """The uniform Catmull-Rom spline through p1 (t = 0) and p2 (t = 1), tangents from p0 and p3. [3] each -> [3]."""
     return 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
                   + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
-
-
-def _quat(r: np.ndarray) -> np.ndarray:
-    """Unit quaternion (w, x, y, z) of rotation matrix ``r`` [3, 3] (Shepperd's method)."""
-    m = r
-    tr = np.trace(m)
-    if tr > 0:
-        s = 2 * np.sqrt(tr + 1)
-        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
-    else:
-        i = int(np.argmax(np.diag(m)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2 * np.sqrt(1 + m[i, i] - m[j, j] - m[k, k])
-        q = [0.0] * 4
-        q[0] = (m[k, j] - m[j, k]) / s
-        q[1 + i] = 0.25 * s
-        q[1 + j] = (m[j, i] + m[i, j]) / s
-        q[1 + k] = (m[k, i] + m[i, k]) / s
-    q = np.asarray(q)
-    return q / np.linalg.norm(q)
-
-
-def _rot(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def _slerp(q0: np.ndarray, q1: np.ndarray, t: float) -> np.ndarray:

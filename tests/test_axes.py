@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.axes import is_rigid, opencv_to_opengl, opengl_to_opencv
+from devices.axes import is_rigid, matrix_to_quat, opencv_to_opengl, opengl_to_opencv, quat_to_matrix
 
 # A camera at (0, 0, 5) looking at the origin, world y up in the image.
 # OpenCV: x right = +x, y down = -y, z forward = -z.
@@ -74,3 +74,27 @@ class TestIsRigid:
         m = CV.copy()
         change(m)
         assert not is_rigid(m)
+
+
+class TestQuaternions:
+    def test_quarter_turn_about_z(self):
+        s = np.sqrt(0.5)
+        r = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])  # x -> y
+        np.testing.assert_allclose(quat_to_matrix([0, 0, s, s]), r, atol=1e-15)
+        np.testing.assert_allclose(matrix_to_quat(r), [0, 0, s, s], atol=1e-15)
+
+    @pytest.mark.parametrize("axis", [0, 1, 2])
+    def test_half_turns_take_the_diagonal_branch(self, axis):
+        r = -np.eye(3)
+        r[axis, axis] = 1.0  # 180 degrees about ``axis``: trace -1
+        q = matrix_to_quat(r)
+        np.testing.assert_allclose(np.abs(q), np.eye(4)[axis], atol=1e-15)
+        np.testing.assert_allclose(quat_to_matrix(q), r, atol=1e-15)
+
+    def test_round_trip_on_random_rotations(self):
+        rng = np.random.default_rng(0)
+        for _ in range(50):
+            q = rng.normal(size=4)
+            q /= np.linalg.norm(q)
+            back = matrix_to_quat(quat_to_matrix(q))
+            np.testing.assert_allclose(back * np.sign(back @ q), q, atol=1e-12)  # q and -q are one rotation
