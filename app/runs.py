@@ -21,8 +21,8 @@ def load_run_checked(run_dir: str | Path) -> Any:
     Raises:
         InputError: not a run, its scene is gone, its checkpoint is missing, unreadable or incompatible.
     """
+    from nerf import Trainer
     from nerf.run_dir import CHECKPOINT
-    from nerf.trainer import Trainer
 
     run_dir = Path(run_dir)
     check_run_folder(run_dir)

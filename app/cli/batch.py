@@ -75,8 +75,7 @@ class Batch:
     def run(self) -> int:
         from app.cluster.batch import print_table, run_batch, table_text
         from app.cluster.connect import connect, disconnect, import_ray, start_local
-        from nerf.loaders import load_scene
-        from nerf.train_config import TrainConfig
+        from nerf import TrainConfig, load_scene
 
         names = self.check_options()
         import_ray()  # says how to install Ray before minutes of scene loading

@@ -62,7 +62,7 @@ def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: i
     from app.cli.config_options import options_from
     from app.cli.render import Render
     from app.cli.train import Train
-    from nerf.train_config import TrainConfig
+    from nerf import TrainConfig
 
     scene_dir, run_dir, video = out / "scene", out / "run", out / "demo.mp4"
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")

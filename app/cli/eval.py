@@ -44,8 +44,7 @@ class Eval:
         from app.cli.progress import Progress
         from app.runs import load_run_checked
         from devices.errors import InputError
-        from nerf.evaluate import evaluate
-        from nerf.lpips import ENV_VAR, load_lpips
+        from nerf import LPIPS_ENV_VAR, evaluate_views, load_lpips
 
         if self.json is not None and not self.json.parent.is_dir():  # say so before minutes of rendering
             raise InputError(self.json.parent, "folder does not exist (for --json)")
@@ -57,9 +56,9 @@ class Eval:
         lpips = load_lpips(self.lpips_weights)
         status = "ok" if lpips else (
             f"unavailable: no vgg16-*.pth + vgg.pth in {self.lpips_weights}" if self.lpips_weights
-            else f"unavailable: no weights given (--lpips-weights or ${ENV_VAR})")
+            else f"unavailable: no weights given (--lpips-weights or ${LPIPS_ENV_VAR})")
         bar = Progress(len(ids), "eval")
-        report = evaluate(trainer.render, scene, ids, lpips=lpips, lpips_status=status,
+        report = evaluate_views(trainer.render, scene, ids, lpips=lpips, lpips_status=status,
                           step=trainer.step_count, on_view=lambda k, n: bar.update(k - bar.done))
         bar.close()
         print(f"{scene.name}: step {report.step}, {len(ids)} {self.views} views at {report.width}x{report.height}")

@@ -77,7 +77,7 @@ class Export:
         from app.cli.progress import Progress
         from app.runs import load_run_checked
         from nerf import geometry_export as ge
-        from nerf.tsdf_mesh import write_mesh
+        from nerf import write_mesh
 
         self.check()  # before loading the run: a bad output fails in a second, not after minutes
         trainer = load_run_checked(self.run_dir)

@@ -20,7 +20,7 @@ def apply_command_threads(command: object) -> int | None:
     if getattr(command, "cluster", None):  # training runs on the cluster's nodes, which set their own budget
         return None
     from devices.errors import InputError
-    from nerf.threads import apply_threads
+    from nerf import apply_threads
 
     threads = command.threads
     if threads is not None and threads < 1:

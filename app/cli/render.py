@@ -50,8 +50,7 @@ class Render:
         from app.cli.progress import Progress
         from app.runs import load_run_checked
         from devices.errors import InputError
-        from nerf.paths import camera_path
-        from nerf.video import render_video
+        from nerf import path_cameras, render_video
 
         if self.frames < 1 or self.fps <= 0:
             raise InputError(None, "--frames must be at least 1 and --fps positive")
@@ -65,7 +64,7 @@ class Render:
             label = self.camera_path.name
         trainer = load_run_checked(self.run_dir)
         if self.camera_path is None:
-            cams = camera_path(trainer.scene, self.path, self.frames, self.width)
+            cams = path_cameras(trainer.scene, self.path, self.frames, self.width)
         bar = Progress(len(cams), f"render {label}")
         info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done),
                             metres_per_unit=trainer.scene.to_metres)
@@ -74,7 +73,7 @@ class Render:
         return 0
 
     def _designed_path(self) -> tuple[list, float]:
-        from nerf.camera_path_json import load_camera_path
+        from nerf import load_camera_path
 
         loaded = load_camera_path(self.camera_path, self.dataparser_transforms)
         cams = loaded.cameras

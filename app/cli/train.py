@@ -13,7 +13,7 @@ from typing import Annotated
 import tyro
 
 from app.cli.config_options import TrainOptions, option_message, to_train_config
-from nerf.train_config import TrainConfig
+from nerf import TrainConfig
 
 
 @dataclass
@@ -98,8 +98,7 @@ class Train:
         return to_train_config(self.config)
 
     def run(self) -> int:
-        from nerf.loaders import load_scene
-        from nerf.trainer import Trainer
+        from nerf import Trainer, load_scene
 
         self.check_options()
         if self.cluster is not None:

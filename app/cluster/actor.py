@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from nerf.types import Camera, RenderResult
+from nerf import Camera, RenderResult
 
 LINGER_S = 600.0
 """A finished actor nobody has polled for this long removes itself (its client is gone for good)."""
@@ -37,7 +37,7 @@ class TrainerActor:
     def __init__(self, scene: Any, config: Any, checkpoint: bytes | None = None) -> None:
         import ray
 
-        from nerf.trainer import Trainer
+        from nerf import Trainer
 
         ctx = ray.get_runtime_context()
         self.node_id = ctx.get_node_id()

@@ -63,8 +63,7 @@ def train_and_evaluate(name: str, scene: Any, config: Any, board: Any) -> dict[s
     """
     import ray
 
-    from nerf.evaluate import evaluate
-    from nerf.trainer import Trainer
+    from nerf import Trainer, evaluate_views
 
     node = ray.get_runtime_context().get_node_id()
     work = Path(tempfile.mkdtemp(prefix="sparsenerf-batch-"))
@@ -73,7 +72,7 @@ def train_and_evaluate(name: str, scene: Any, config: Any, board: Any) -> dict[s
         board.post.remote(name, "training", 0, 0.0, node)
         snap = trainer.control.run(lambda s: board.post.remote(name, "training", s.step, s.elapsed_s, node))
         board.post.remote(name, "evaluating", snap.step, snap.elapsed_s, node)
-        report = evaluate(trainer.render, scene, lpips=None, step=trainer.step_count,
+        report = evaluate_views(trainer.render, scene, lpips=None, step=trainer.step_count,
                           lpips_status="unavailable: not computed in batches")
         report.write_json(work / "eval.json")
         files = {str(p.relative_to(work)): p.read_bytes() for p in work.rglob("*") if p.is_file()}

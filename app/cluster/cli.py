@@ -10,7 +10,7 @@ def train_remote(cmd: Any) -> int:
     """Run ``cmd`` (an ``app.cli.train.Train``) on the cluster at ``cmd.cluster``; the exit status."""
     from app.cluster.connect import disconnect, import_ray
     from app.cluster.remote_trainer import ClusterTarget, RemoteTrainer
-    from nerf.loaders import load_scene
+    from nerf import load_scene
 
     import_ray()  # without Ray: the install hint, before any scene is loaded
     target = ClusterTarget(cmd.cluster, num_cpus=cmd.cluster_cpus, num_gpus=cmd.cluster_gpus,

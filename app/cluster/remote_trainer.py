@@ -23,7 +23,7 @@ from typing import Any
 from app.cluster.connect import NAMESPACE, connect
 from app.cluster.run_sync import RunSync, read_attachment
 from devices.errors import InputError
-from nerf.types import Camera, RenderResult, TrainSnapshot
+from nerf import Camera, RenderResult, TrainSnapshot
 
 POLL_S = 0.25
 """Seconds between two polls of the remote trainer."""
@@ -99,8 +99,8 @@ class RemoteTrainer:
         """The run in ``run_dir``: attached to its remote trainer if that still runs, else continued on the
         cluster from its local checkpoint (``minutes``/``steps``: a new total budget)."""
         from app.runs import check_run_folder
+        from nerf import load_scene
         from nerf import run_dir as rd
-        from nerf.loaders import load_scene
 
         run_dir = Path(run_dir)
         source, config = rd.read_run_json(run_dir)
@@ -215,7 +215,7 @@ class RemoteTrainer:
         return 0.0 if snap is None else float(snap.elapsed_s)
 
     def view_camera(self, i: int) -> Camera:
-        from nerf.inference import view_camera
+        from nerf import view_camera
 
         return view_camera(self._scene, i)
 
@@ -256,7 +256,7 @@ class RemoteTrainer:
                 if self._actor is not None and self.sync.checkpoint_bytes() is None:
                     raise
         if self._local is None:
-            from nerf.trainer import Trainer
+            from nerf import Trainer
 
             self._local = Trainer.from_run_dir(self.run_dir, scene=self._scene)
         return self._local.render(camera, chunk)

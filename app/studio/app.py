@@ -35,7 +35,7 @@ def make_window(path: Path | None = None, virtual: bool = False, workspace: Path
 def prepare_runtime(threads: int | None = None) -> None:
     """Once per process, before the window opens: the torch thread budget (nerf.threads), warm imports and a
     shorter GIL slice (see below)."""
-    from nerf.threads import apply_threads
+    from nerf import apply_threads
 
     apply_threads(threads)
     warm_imports()
@@ -47,11 +47,7 @@ def warm_imports() -> None:
     Python's GIL for long stretches (C-level module set-up) and would freeze the UI mid-session."""
     import torch
 
-    import nerf.fields.factory  # noqa: F401
-    import nerf.loaders  # noqa: F401
-    import nerf.paths  # noqa: F401
-    import nerf.trainer  # noqa: F401
-    import nerf.video  # noqa: F401
+    from nerf import Trainer, load_scene, path_cameras, render_video  # noqa: F401 (the trainer brings the fields)
 
     # the first optimizer imports torch._dynamo (hundreds of modules) lazily: do it here, once
     p = torch.zeros(2, requires_grad=True)

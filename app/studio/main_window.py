@@ -23,7 +23,7 @@ from app.studio.widgets.scene_panel import ScenePanel
 from app.studio.widgets.train_panel import TrainPanel
 from app.studio.workers.scene_io import is_dataset_scene
 from devices.scene_folder import TRANSFORMS
-from nerf.run_state import ACTIVE_STATES
+from nerf import ACTIVE_STATES
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from devices.scene_folder import SceneFolder
-from nerf.camera_path import CameraPath
-from nerf.geometry_export import GeometrySettings
-from nerf.types import Camera, RenderResult
+from nerf import Camera, CameraPath, GeometrySettings, RenderResult
 
 
 @dataclass(frozen=True)

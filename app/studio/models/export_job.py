@@ -13,8 +13,7 @@ from app.studio.types import GeometryRequest, VideoSettings
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.export import ExportWorker
 from app.studio.workers.geometry import GeometryWorker
-from nerf.run_state import ACTIVE_STATES
-from nerf.types import RenderResult
+from nerf import ACTIVE_STATES, RenderResult
 
 GEOMETRY_SUFFIX = {"mesh": ".ply", "pointcloud": ".ply", "depth": ""}
 

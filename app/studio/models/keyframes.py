@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from devices.errors import InputError
-from nerf.camera_path import CameraPath, Keyframe, keyframe_from_camera
-from nerf.types import Camera
+from nerf import Camera, CameraPath, Keyframe, keyframe_from_camera
 
 
 class KeyframeList:
@@ -72,7 +71,7 @@ class KeyframeList:
 
     def save(self, out: Path, fps: float, width: int, height: int) -> Path:
         """Write nerfstudio's camera_path.json (nerf.camera_path_json) of the path at ``fps``."""
-        from nerf.camera_path_json import save_camera_path
+        from nerf import save_camera_path
 
         path = self.path(width, height)
         if path is None:
@@ -81,7 +80,7 @@ class KeyframeList:
 
     def load(self, file: Path) -> CameraPath:
         """Replace the keyframes by those of a camera_path.json (InputError when it has none to edit)."""
-        from nerf.camera_path_json import load_camera_path
+        from nerf import load_camera_path
 
         path = load_camera_path(file).path
         if path is None:

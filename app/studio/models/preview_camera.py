@@ -7,7 +7,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.studio import camera_math
 from devices.camera_geometry import lookat_centre_ahead, mean_up
-from nerf.types import Camera
+from nerf import Camera
 
 ORBIT_RAD_PER_PX = 0.01
 """Radians of orbit per pixel of mouse drag."""

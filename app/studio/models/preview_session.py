@@ -12,8 +12,7 @@ from app.studio.models.training_session import TrainingSession
 from app.studio.types import PreviewFrame, RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import RenderWorker
-from nerf.run_state import ENDED_STATES, RunState
-from nerf.types import Camera
+from nerf import ENDED_STATES, Camera, RunState
 
 MOVING_SCALE = 0.25
 """Resolution factor of renders while the camera moves."""

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from app.studio.models.scene_model import SceneModel
 from app.studio.models.training_session import TrainingSession
-from nerf.run_state import ENDED_STATES
+from nerf import ENDED_STATES
 
 
 def run_scene_path(trainer: Any) -> Path:

@@ -13,8 +13,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import TrainingWorker, WorkerPhase
-from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
-from nerf.types import TrainSnapshot
+from nerf import ACTIVE_STATES, ENDED_STATES, RunState, TrainSnapshot
 
 WATCH_MS = 100
 """While the training thread lives, look at the loop's state this often (pause and resume take effect between
@@ -180,8 +179,7 @@ class TrainingSession(QObject):
         target = self.remote_target
 
         def make() -> Any:
-            from nerf.loaders import load_scene
-            from nerf.trainer import Trainer
+            from nerf import Trainer, load_scene
 
             if target is not None:  # the same interface, trained on a Ray cluster (app.cluster)
                 from app.cluster.remote_trainer import RemoteTrainer

@@ -13,7 +13,7 @@ from typing import Any
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from app.studio.models.training_session import TrainingSession
-from nerf.run_state import ACTIVE_STATES
+from nerf import ACTIVE_STATES
 
 DEFAULT_ADDRESS = "ray://127.0.0.1:10001"
 

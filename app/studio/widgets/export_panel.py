@@ -27,8 +27,7 @@ from app.studio.types import PATH_KINDS, PreviewFrame, VideoSettings
 from app.studio.widgets.geometry_section import GeometrySection
 from app.studio.widgets.image_view import ImagePane
 from app.studio.widgets.path_editor import PathEditor
-from nerf.run_state import ACTIVE_STATES
-from nerf.types import RenderResult
+from nerf import ACTIVE_STATES, RenderResult
 
 SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
 
@@ -145,8 +144,7 @@ class ExportPanel(QWidget):
         """The path editor's timeline moves the preview camera: show its renders here while no export runs."""
         result = frame.result
         if self.isVisible() and self.job.state not in ("waiting", "running"):
-            from nerf.colormap import robust_range
-            from nerf.video import side_by_side
+            from nerf import robust_range, side_by_side
 
             self.frame_view.show_rgb(side_by_side(result, robust_range(result.depth, result.acc > 0)))
 
@@ -199,8 +197,7 @@ class ExportPanel(QWidget):
         self.bar.setFormat("frame %v / %m" if self.job.kind == "video" else "view %v / %m")
 
     def _on_frame(self, result: RenderResult) -> None:
-        from nerf.colormap import robust_range
-        from nerf.video import MIN_ACC, side_by_side
+        from nerf import MIN_ACC, robust_range, side_by_side
 
         if self._depth_range is None:  # fixed for the whole export, as in the video
             self._depth_range = robust_range(result.depth, result.acc > MIN_ACC)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.studio.types import GEOMETRY_KINDS, GeometryRequest
-from nerf.geometry_export import GeometrySettings
+from nerf import GeometrySettings
 
 VIEW_LABELS = {"all": "every view of the scene", "train": "the training views", "test": "the held-out views",
                "path": "a loop through the training views"}

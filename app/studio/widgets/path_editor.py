@@ -28,7 +28,7 @@ from PyQt6.QtWidgets import (
 from app.studio.models.keyframes import KeyframeList
 from app.studio.models.preview_session import PreviewSession
 from devices.errors import InputError
-from nerf.camera_path import CameraPath
+from nerf import CameraPath
 
 SLIDER_STEPS = 1000
 PLAY_FPS = 12

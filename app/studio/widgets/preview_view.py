@@ -16,7 +16,7 @@ from app.studio.models.preview_camera import PreviewCamera
 from app.studio.models.preview_session import PreviewSession
 from app.studio.types import PreviewFrame
 from app.studio.widgets.image_view import DepthPane, ImagePane
-from nerf.types import RenderResult
+from nerf import RenderResult
 
 MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
 FAILURE_SHOWN_S = 3.0

@@ -17,8 +17,7 @@ from app.studio.widgets.cluster_setting import ClusterSetting
 from app.studio.widgets.curves import CurvesView
 from app.studio.widgets.preview_view import PreviewView
 from app.studio.widgets.train_settings import TrainSettings
-from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
-from nerf.types import TrainSnapshot
+from nerf import ACTIVE_STATES, ENDED_STATES, RunState, TrainSnapshot
 
 CURVES_REFRESH_MS = 1000
 """Redraw the curves at most this often (re-laying out the plot axes is the studio's costliest paint)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QSpinBox, QWidget
 
-from nerf.threads import available_cores, default_threads
+from nerf import available_cores, default_threads
 
 DEFAULT_MINUTES = 3.0
 """Default time budget: enough for a recognisable fast-field result on a CPU."""
@@ -62,7 +62,7 @@ class TrainSettings(QWidget):
 
     def _tooltips(self) -> None:
         from app.cli.config_options import field_docs
-        from nerf.train_config import Budget, Losses, Sampler, TrainConfig
+        from nerf import Budget, Losses, Sampler, TrainConfig
 
         docs = {**field_docs(TrainConfig), **field_docs(Budget), **field_docs(Losses), **field_docs(Sampler)}
         for widget, name in ((self.field, "field"), (self.minutes, "minutes"), (self.steps, "steps"),
@@ -82,7 +82,7 @@ class TrainSettings(QWidget):
     def config(self, **overrides: Any) -> Any:
         """The nerf.train_config.TrainConfig these settings describe (``overrides`` set any other setting, by
         name as ``TrainConfig.from_flat`` takes them)."""
-        from nerf.train_config import TrainConfig
+        from nerf import TrainConfig
 
         by_steps = self.budget_kind.currentText() == "steps"
         window = (self.win_h.value(), self.win_w.value())

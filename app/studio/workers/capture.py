@@ -12,7 +12,7 @@ from app.studio.workers.base import Worker
 from devices.capture import record
 from devices.frame import Frame, FrameSource, SourceInfo
 from devices.scene_folder import SceneFolder
-from nerf.latest import LatestSlot
+from nerf import LatestSlot
 
 
 class CaptureWorker(Worker):

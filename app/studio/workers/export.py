@@ -13,12 +13,12 @@ from PyQt6.QtCore import pyqtSignal
 from app.studio.types import PATH_KINDS, VideoSettings
 from app.studio.workers.base import Worker
 from devices.errors import InputError
-from nerf.types import Camera, RenderResult
+from nerf import Camera, RenderResult
 
 
 def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
     """The cameras of the video (nerf.paths.camera_path) at ``s.scale`` times the scene's width."""
-    from nerf.paths import camera_path
+    from nerf import path_cameras
 
     if s.path not in PATH_KINDS:
         raise ValueError(f"unknown camera path {s.path!r}; choose one of {', '.join(PATH_KINDS)}")
@@ -27,7 +27,7 @@ def video_cameras(trainer: Any, s: VideoSettings) -> list[Camera]:
         if s.designed is None:
             raise InputError(None, "no camera path designed yet: add keyframes first")
         return replace(s.designed, fps=float(s.fps)).cameras(width=width)
-    return camera_path(trainer.scene, s.path, s.frames, width=width)
+    return path_cameras(trainer.scene, s.path, s.frames, width=width)
 
 
 class ExportWorker(Worker):
@@ -53,7 +53,7 @@ class ExportWorker(Worker):
         self.progress.emit(done, total)
 
     def work(self) -> Path:
-        from nerf.video import render_video
+        from nerf import render_video
 
         cameras = video_cameras(self.trainer, self.settings)
         self.out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from PyQt6.QtCore import pyqtSignal
 from app.studio.types import GeometryRequest
 from app.studio.workers.base import Worker
 from devices.errors import InputError
-from nerf.types import Camera, RenderResult
+from nerf import Camera, RenderResult
 
 
 class GeometryWorker(Worker):
@@ -41,7 +41,7 @@ class GeometryWorker(Worker):
 
     def work(self) -> Path:
         from nerf import geometry_export as ge
-        from nerf.tsdf_mesh import write_mesh
+        from nerf import write_mesh
 
         s, kind = self.request.settings, self.request.kind
         cams = ge.export_cameras(self.trainer, s)

@@ -53,7 +53,7 @@ def load_dataset_data(root: Path) -> SceneData:
     """A benchmark scene that `sparsenerf train` reads but that is no scene folder (DTU's cameras.npz):
     loaded with nerf.loaders exactly as training will load it, shown read-only (no point cloud: its
     depth is not metric)."""
-    from nerf.loaders import detect_layout, load_scene
+    from nerf import detect_layout, load_scene
 
     layout = detect_layout(root)
     scene = load_scene(root)

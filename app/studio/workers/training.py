@@ -11,8 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 
 from app.studio.types import RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import Worker
-from nerf.latest import LatestSlot
-from nerf.types import TrainSnapshot
+from nerf import LatestSlot, TrainSnapshot
 
 log = logging.getLogger(__name__)
 
