@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "detect_layout": "nerf.loaders",
     # training
     "TrainConfig": "nerf.train_config",
+    "ConfigError": "nerf.choices",
     "Budget": "nerf.train_config",
     "Optimiser": "nerf.train_config",
     "Losses": "nerf.train_config",
@@ -65,12 +66,12 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
 """Public name -> the module that defines it (or (module, name there))."""
 
 __all__ = [
-    "ACTIVE_STATES", "Budget", "Camera", "CameraPath", "ENDED_STATES", "GeometrySettings", "Keyframe",
-    "LPIPS_ENV_VAR", "LatestSlot", "Losses", "MIN_ACC", "Optimiser", "RenderResult", "Reporting",
-    "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer", "apply_threads",
-    "available_cores", "default_threads", "detect_layout", "evaluate_views", "keyframe_from_camera",
-    "load_camera_path", "load_lpips", "load_scene", "path_cameras", "render_video", "robust_range",
-    "save_camera_path", "side_by_side", "view_camera", "write_mesh",
+    "ACTIVE_STATES", "Budget", "Camera", "CameraPath", "ConfigError", "ENDED_STATES", "GeometrySettings",
+    "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
+    "Reporting", "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer",
+    "apply_threads", "available_cores", "default_threads", "detect_layout", "evaluate_views",
+    "keyframe_from_camera", "load_camera_path", "load_lpips", "load_scene", "path_cameras", "render_video",
+    "robust_range", "save_camera_path", "side_by_side", "view_camera", "write_mesh",
 ]
 
 
@@ -91,6 +92,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from nerf.camera_path import CameraPath, Keyframe, keyframe_from_camera
     from nerf.camera_path_json import load_camera_path, save_camera_path
+    from nerf.choices import ConfigError
     from nerf.colormap import robust_range
     from nerf.evaluate import evaluate as evaluate_views
     from nerf.geometry_export import GeometrySettings

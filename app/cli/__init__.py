@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from devices.errors import InputError, MissingDependencyError
-    from nerf.choices import ConfigError
+    from nerf import ConfigError
 
     try:
         command = tyro.cli(
