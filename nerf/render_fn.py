@@ -52,7 +52,8 @@ def render_samples(
     depth = sum(w t) + (1 - sum(w)) end: an empty ray lies where its samples end (``RaySamples.end``), which
     the ranking prior and the metric depth loss see.
     """
-    check_shape("background", background, (len(rays), 3))
+    if isinstance(background, torch.Tensor) and background.ndim > 0:
+        check_shape("background", background, (len(rays), 3) if background.ndim == 2 else (3,))
     check_shape("samples.t", samples.t, (len(rays), None))
     pts = samples.points(rays)  # [R, K, 3]
     sel = samples.valid.nonzero(as_tuple=True)
