@@ -66,7 +66,7 @@ class Poses:
             bar.update(done - bar.done)
 
         try:
-            scene, result = estimate_scene_poses(self.scene, self.config, progress,
+            scene, result = estimate_scene_poses(before, self.config, progress,
                                                  keyframes_only=self.keyframes_only, train_views=self.train_views)
         finally:
             if bar is not None:

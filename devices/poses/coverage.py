@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices.poses.geometry import rigid_inverse
+from devices.poses.geometry import rigid_inverse, rotation_angle
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _reason(pick: int, i: int, gain: int, total: int, chosen: list[int], c2w: Se
         return f"sees {share:.0f} % of the fused depth (5 cm cells by viewing side), more than any other frame"
     near = min(chosen, key=lambda j: float(np.linalg.norm(c2w[j][:3, 3] - c2w[i][:3, 3])))
     rel = rigid_inverse(c2w[near]) @ c2w[i]
-    angle = float(np.degrees(np.arccos(np.clip((np.trace(rel[:3, :3]) - 1) / 2, -1, 1))))
+    angle = rotation_angle(rel)
     dist = float(np.linalg.norm(rel[:3, 3]))
     return (f"adds {share:.0f} % of the fused depth no earlier pick sees; {dist:.2f} m and {angle:.0f} deg "
             f"from the nearest picked view")
@@ -113,3 +113,15 @@ def scene_coverage_split(scene, k: int, max_test: int | None = 24) -> CoverageSp
         return None
     return coverage_split([f.c2w for f in frames], scene.load_depth, [f.intrinsics.K for f in frames], k,
                           max_test=max_test)
+
+
+def coverage_or_spread_split(scene, k: int) -> CoverageSplit:
+    """``scene_coverage_split`` of a posed scene folder, or, where it has none (no metric depth), ``k`` views
+    spread along the camera path (``devices.capture.spread_split``) with no reasons."""
+    chosen = scene_coverage_split(scene, k)
+    if chosen is not None:
+        return chosen
+    from devices.capture import spread_split
+
+    train, test = spread_split(np.stack([f.c2w[:3, 3] for f in scene.frames]), k)
+    return CoverageSplit(list(train), list(test), {})

@@ -87,9 +87,9 @@ class _Prefetch:
 
     def __call__(self, i: int) -> Frame:
         fut = self.pending.pop(i, None) or self.pool.submit(self.get, i)
-        for j in (i + 1,):
-            if j < self.n and j not in self.pending:
-                self.pending[j] = self.pool.submit(self.get, j)
+        j = i + 1  # read the next frame while this one is tracked
+        if j < self.n and j not in self.pending:
+            self.pending[j] = self.pool.submit(self.get, j)
         return fut.result()
 
     def __enter__(self) -> _Prefetch:
@@ -183,7 +183,7 @@ def _report(tracking: Tracking, loops: LoopClosure, n: int, min_fitness: float) 
 
 
 def estimate_scene_poses(
-    scene_dir: str | Path,
+    scene_dir: str | Path | SceneFolder,
     config: PoseConfig | None = None,
     progress: ProgressFn | None = None,
     *,
@@ -198,14 +198,14 @@ def estimate_scene_poses(
     longer has a training view, ``spread_split`` picks ``train_views`` views along the path.
 
     Args:
-        scene_dir: a scene folder with metric depth.
+        scene_dir: a scene folder with metric depth (or the SceneFolder already read from it).
         keyframes_only: list only the keyframes in transforms.json (the other images stay on disk).
         train_views: training views of a new split.
 
     Returns:
         (the scene as rewritten, the PoseResult over all its original frames).
     """
-    scene = read_scene(scene_dir)
+    scene = scene_dir if isinstance(scene_dir, SceneFolder) else read_scene(scene_dir)
     result = estimate_poses(scene, config, progress)
     if all(c is None for c in result.c2w):  # keep the poses the scene has rather than write none
         first = result.report[0] if result.report else None
@@ -232,16 +232,10 @@ def estimate_scene_poses(
 def _new_split(scene: SceneFolder, frames: list, posed: list[int],
                train_views: int) -> tuple[list[int], list[int], dict[str, str]]:
     """(train, test, reasons by file_path) over the posed frames: coverage of the fused depth."""
-    from devices.poses.coverage import scene_coverage_split
+    from devices.poses.coverage import coverage_or_spread_split
 
     if len(posed) < 2:
         return list(posed), [], {}
-    sub = replace(scene, frames=[frames[j] for j in posed])
-    chosen = scene_coverage_split(sub, train_views)
-    if chosen is None:
-        from devices.capture import spread_split
-
-        train, test = spread_split(np.stack([frames[j].c2w[:3, 3] for j in posed]), train_views)
-        return [posed[t] for t in train], [posed[t] for t in test], {}
+    chosen = coverage_or_spread_split(replace(scene, frames=[frames[j] for j in posed]), train_views)
     reasons = {frames[posed[t]].image_path: why for t, why in chosen.reasons.items()}
     return [posed[t] for t in chosen.train], [posed[t] for t in chosen.test], reasons

@@ -173,7 +173,7 @@ def odometry(source: PreparedFrame, target: PreparedFrame, init: np.ndarray, con
     if ok and with_information:
         info = information(source.pyramid(), target.pyramid(), out.T, config)
     ok = ok and bool(np.all(np.isfinite(info)))
-    strength = float(np.linalg.eigvalsh(0.5 * (info + info.T))[0]) if ok and with_information else 0.0
+    strength = _strength(info) if ok and with_information else 0.0
     return Edge(source.index, target.index, out.T if ok else np.eye(4), info if ok else np.eye(6), ok,
                 out.fitness if ok else 0.0, out.inliers if ok else 0, strength)
 
@@ -187,4 +187,9 @@ def with_information_of(e: Edge, source: PreparedFrame, target: PreparedFrame, c
     info = information(source.pyramid(), target.pyramid(), e.T, config)
     if not np.all(np.isfinite(info)):
         return e
-    return replace(e, information=info, strength=float(np.linalg.eigvalsh(0.5 * (info + info.T))[0]))
+    return replace(e, information=info, strength=_strength(info))
+
+
+def _strength(info: np.ndarray) -> float:
+    """How well an edge constrains its pose: the smallest eigenvalue of its (symmetrised) 6x6 information."""
+    return float(np.linalg.eigvalsh(0.5 * (info + info.T))[0])

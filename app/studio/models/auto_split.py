@@ -34,13 +34,18 @@ class AutoSplit(QObject):
     def busy(self) -> bool:
         return self._job is not None
 
+    @property
+    def can_start(self) -> bool:
+        """An editable scene with poses is loaded and no split is being chosen."""
+        data = self.scene.data
+        return data is not None and self.scene.editable and data.folder.has_poses and self._job is None
+
     def start(self, k: int) -> bool:
         """Choose ``k`` views in the background; False when there is nothing to split (no editable scene with
         poses) or a split is being chosen already."""
-        data = self.scene.data
-        if data is None or not self.scene.editable or not data.folder.has_poses or self._job is not None:
+        if not self.can_start:
             return False
-        worker = SplitWorker(data.folder, k)
+        worker = SplitWorker(self.scene.data.folder, k)
         worker.finished.connect(self._on_result)
         worker.failed.connect(self.scene.error)
         worker.done.connect(self._on_done)  # a bound method: runs on the UI thread

@@ -56,8 +56,9 @@ class TrainLauncher:
 
     def target(self, continue_checked: bool) -> TrainTarget:
         """What ▶ Train does with the panel's "continue this run" box ``continue_checked``."""
-        t, offer = self.training, self.can_continue() and self.scene.root is not None
-        if self.can_continue() and (continue_checked or self.scene.root is None):
+        t, can = self.training, self.can_continue()
+        offer = can and self.scene.root is not None
+        if can and (continue_checked or self.scene.root is None):
             name = t.run_dir.name if t.run_dir is not None else "the run"
             return TrainTarget("continue", offer, f"Will continue run <b>{name}</b> (scene "
                                f"{run_scene_path(t.trainer).name}, step {t.trainer.step_count}) for the budget above.")

@@ -145,11 +145,11 @@ class ScenePanel(QWidget):
 
     def _show_scene(self, data: SceneData) -> None:
         f = data.folder
-        editable = data.dataset is None
+        editable = self.model.editable
         self.pose_bar.hide()
         self.poses.setEnabled(editable and f.has_depth and f.depth_kind is DepthKind.METRIC)
         self.undo_poses.setEnabled(editable and poses_backup(f.root) is not None)
-        self.auto.setEnabled(editable and f.has_poses and not self.model.auto_split.busy)
+        self.auto.setEnabled(self.model.auto_split.can_start)
         self.k.setEnabled(editable)
         if len(f) < 2:
             self.note.setText(f"⚠ Only {len(f)} frame: SparseNeRF needs at least 2 views (training and a held-out "
@@ -193,6 +193,5 @@ class ScenePanel(QWidget):
 
     def _on_splitting(self, busy: bool) -> None:
         """While the automatic split reads the depth maps (on its own thread) its button waits."""
-        data = self.model.data
-        self.auto.setEnabled(not busy and data is not None and self.model.editable and data.folder.has_poses)
+        self.auto.setEnabled(self.model.auto_split.can_start)
         self.auto.setText("Choosing views …" if busy else "Automatic few-shot split")

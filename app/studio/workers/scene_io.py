@@ -11,7 +11,6 @@ from PyQt6.QtCore import pyqtSignal
 
 from app.studio.types import SceneData, SplitResult
 from app.studio.workers.base import Worker
-from devices.capture import spread_split
 from devices.errors import InputError
 from devices.frame import DepthKind
 from devices.importers import ImportOptions, detect_format
@@ -170,13 +169,10 @@ def automatic_split(folder: SceneFolder, k: int) -> SplitResult:
     """``k`` training views that together cover the most of the fused depth (devices.poses.coverage), each
     with its reason; a scene without metric depth gets views spread along the camera path instead.
     Reads every depth map: call it off the UI thread (SplitWorker)."""
-    from devices.poses.coverage import scene_coverage_split
+    from devices.poses.coverage import coverage_or_spread_split
 
-    chosen = scene_coverage_split(folder, k)
-    if chosen is not None:
-        return SplitResult(folder.root, list(chosen.train), list(chosen.test), dict(chosen.reasons))
-    train, test = spread_split(np.stack([f.c2w[:3, 3] for f in folder.frames]), k)
-    return SplitResult(folder.root, list(train), list(test))
+    chosen = coverage_or_spread_split(folder, k)
+    return SplitResult(folder.root, list(chosen.train), list(chosen.test), dict(chosen.reasons))
 
 
 class SplitWorker(Worker):
