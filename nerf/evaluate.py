@@ -117,11 +117,6 @@ def _finite(x: object) -> object:
     return x
 
 
-def view_camera(scene: Scene, i: int) -> Camera:
-    """The camera of view ``i`` at the scene's resolution."""
-    return Camera(K=scene.K[i].copy(), c2w=scene.c2w[i].copy(), width=scene.width, height=scene.height)
-
-
 def evaluate(
     render: Callable[[Camera], RenderResult],
     scene: Scene,
@@ -139,6 +134,8 @@ def evaluate(
         lpips: the LPIPS network, or None; then ``lpips_status`` must say why ("unavailable: ...").
         on_view: progress callback (views done, views total).
     """
+    from nerf.inference import view_camera  # torch: only when views are rendered
+
     ids = list(scene.test_ids if view_ids is None else view_ids)
     if lpips is None and lpips_status == "ok":
         lpips_status = "unavailable: no LPIPS weights given"

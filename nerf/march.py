@@ -16,6 +16,7 @@ import torch
 
 from nerf.fields.base import RayBatch
 from nerf.occupancy import OccupancyGrid
+from nerf.rays import points_at
 from nerf.sampling import stratified_edges
 
 
@@ -37,7 +38,7 @@ class RaySamples:
 
     def points(self, rays: RayBatch) -> torch.Tensor:
         """World points [R, K, 3]."""
-        return rays.origins[:, None, :] + self.t[..., None] * rays.directions[:, None, :]
+        return points_at(rays, self.t)
 
     def end(self, rays: RayBatch) -> torch.Tensor:
         """t [R] where the sampled part of each ray ends: the last bin edge, else the ray's far bound."""
@@ -61,7 +62,7 @@ def march(rays: RayBatch, grid: OccupancyGrid, step: float, max_samples: int, *,
     offset = torch.rand_like(near) if randomized else torch.full_like(near, 0.5)
     t = near + (k[None, :] + offset) * step  # [R, n]
     inside = t < far
-    occ = inside & grid.query(rays.origins[:, None, :] + t[..., None] * rays.directions[:, None, :])
+    occ = inside & grid.query(points_at(rays, t))
     # the first max_samples occupied samples of each ray, in order: slot = running count - 1
     rank = torch.cumsum(occ, dim=-1) - 1
     keep = occ & (rank < max_samples)
@@ -80,6 +81,6 @@ def stratified(rays: RayBatch, grid: OccupancyGrid, num_samples: int, *, randomi
     a bin is valid when its midpoint lies in an occupied cell of ``grid`` inside the box (the fast field)."""
     edges = stratified_edges(rays.near, rays.far, num_samples, randomized=randomized)  # [R, S + 1]
     t = 0.5 * (edges[:, 1:] + edges[:, :-1])  # [R, S]
-    pts = rays.origins[:, None, :] + t[..., None] * rays.directions[:, None, :]
+    pts = points_at(rays, t)
     valid = grid.query_box(grid.normalise(pts))
     return RaySamples(t=t, delta=edges[:, 1:] - edges[:, :-1], valid=valid, edges=edges)

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from devices.frame import DepthKind
-from nerf.pairs import PairBatch
 from nerf.scene import Scene
 
 __all__ = ["metric_depth_loss", "seed_from_metric_depth"]
@@ -36,16 +35,14 @@ def seed_from_metric_depth(field: torch.nn.Module, scene: Scene, images: torch.T
     return depths if field.config.metric_depth_weight > 0 else None
 
 
-def metric_depth_loss(depth: torch.Tensor, sensor: torch.Tensor, batch: PairBatch) -> torch.Tensor:
-    """mean |depth - sensor| / sensor over the batch's pixels that have sensor depth (unweighted: the field's
+def metric_depth_loss(depth: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """mean |depth - sensor| / sensor over the rays that have sensor depth (unweighted: the field's
     ``metric_depth_weight`` is applied by ``nerf.losses.sparsenerf_loss``).
 
     Args:
         depth: rendered depth [R] of the batch's rays.
-        sensor: metric depth maps [N, H, W] (0: no reading), on depth's device.
+        target: the sensor's metric depth [R] at the same pixels (0: no reading), on depth's device.
     """
-    ys, xs = (torch.as_tensor(a, device=depth.device) for a in (batch.ys, batch.xs))
-    target = sensor[batch.view, ys, xs]
     ok = target > 0
     if not bool(ok.any()):
         return depth.sum() * 0.0

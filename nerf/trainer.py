@@ -191,14 +191,15 @@ class Trainer:
         """Render the batch's rays in training mode and combine every loss term of this run."""
         dev = self.device
         to = lambda a: torch.as_tensor(a, device=dev)  # noqa: E731
-        target = self.images[batch.view, to(batch.ys), to(batch.xs)]
+        ys, xs = to(batch.ys), to(batch.xs)
+        target = self.images[batch.view, ys, xs]
         out = self.field(self.rays.view(batch.view, batch.ys, batch.xs), train=True)
         quads = None
         if batch.num_quads:
             quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
         reg = dict(out.regularisers)  # unweighted terms: sparsenerf_loss applies every weight
         if self.metric_depths is not None:
-            reg["metric_depth"] = metric_depth_loss(out.depth, self.metric_depths, batch)
+            reg["metric_depth"] = metric_depth_loss(out.depth, self.metric_depths[batch.view, ys, xs])
         if self.smoothness.active:
             reg["smooth"] = self.smoothness(lambda cam, ys, xs: self.field(self.rays.camera(cam, ys, xs), train=True).depth)
         weights = {**self.field.regulariser_weights(), "smooth": self.smoothness.config.weight}
