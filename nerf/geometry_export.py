@@ -58,6 +58,8 @@ class GeometrySettings:
     """Mesh: TSDF voxel size in scene units (default: the scene box's longest side / 512)."""
     depth_mode: str = "normalised"
     """Which depth of each ray: see DEPTH_MODES."""
+    min_views: int = 1
+    """Mesh: keep only surfaces at least this many of the views saw."""
 
 
 @dataclass(frozen=True)

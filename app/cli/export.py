@@ -82,7 +82,8 @@ class Export:
         self.check()  # before loading the run: a bad output fails in a second, not after minutes
         trainer = load_run_checked(self.run_dir)
         s = ge.GeometrySettings(views=self.views, path_frames=self.path_frames, width=self.width,
-                                min_acc=self.min_acc, stride=self.stride, voxel=self.voxel, depth_mode=self.depth_mode)
+                                min_acc=self.min_acc, stride=self.stride, voxel=self.voxel, depth_mode=self.depth_mode,
+                                min_views=self.min_views)
         cams = ge.export_cameras(trainer, s)
         bar = Progress(len(cams), f"render {len(cams)} views")
         rendered = ge.render_views(trainer, cams, on_view=lambda k, n: bar.update(k - bar.done), depth_mode=s.depth_mode)
@@ -93,7 +94,7 @@ class Export:
             ge.write_point_cloud(pts, cols, self.pointcloud)
             print(f"wrote {self.pointcloud}: {len(pts):,} points ({units})")
         if self.mesh is not None:
-            mesh = ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, min_views=self.min_views)
+            mesh = ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, min_views=s.min_views)
             write_mesh(mesh, self.mesh)
             print(f"wrote {self.mesh}: {len(mesh.vertices):,} vertices, {len(mesh.triangles):,} triangles ({units})")
         if self.depth is not None:

@@ -10,7 +10,7 @@ from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtWidgets import QFileDialog
 
 from nerf.camera_path_json import load_camera_path
-from tests.studio.helpers import choose, click, click_item, run_until, tiny_train_config
+from tests.studio.helpers import choose, click, click_item, run_until, tiny_train_config, type_value
 
 
 def open_export_tab(studio, qtbot, scene, steps: int) -> None:
@@ -36,7 +36,11 @@ def make_three_keyframes(studio, qtbot):
 
 def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path, monkeypatch):
     open_export_tab(studio, qtbot, tiny_scene, steps=10)
+    editor = studio.export_panel.editor
+    # no keyframe selected: the time and field-of-view boxes are disabled and show no value
+    assert not editor.fov.isEnabled() and (editor.fov.text(), editor.time.text()) == ("—", "—")
     editor = make_three_keyframes(studio, qtbot)
+    assert editor.fov.isEnabled() and editor.fov.text().replace(" ", "").endswith("°") and editor.fov.text() != "—"
     scene = studio.training.trainer.scene
     np.testing.assert_allclose(editor.keys.keyframes[2].c2w, scene.c2w[scene.test_ids[0]])
     # reorder: the third keyframe's pose moves up to the second slot, times stay in place
@@ -44,7 +48,7 @@ def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path,
     click(qtbot, editor.up_button)
     np.testing.assert_allclose(editor.keys.keyframes[1].c2w, scene.c2w[scene.test_ids[0]])
     assert [k.time for k in editor.keys.keyframes] == [0.0, 1.0, 2.0] and editor.list.currentRow() == 1
-    editor.fov.setValue(55.0)  # the selected keyframe's field of view
+    type_value(qtbot, editor.fov, 55.0)  # the selected keyframe's field of view
     assert editor.keys.keyframes[1].fov_deg == 55.0
     qtbot.mouseClick(editor.loop, Qt.MouseButton.LeftButton, pos=QPoint(6, editor.loop.height() // 2))  # its box
     path = editor.path()
@@ -87,14 +91,25 @@ def test_design_save_load_and_export_a_path(studio, qtbot, tiny_scene, tmp_path,
         assert sum(1 for _ in container.decode(video=0)) == 24
 
 
-def test_export_a_mesh_and_cancel_a_geometry_export(studio, qtbot, tiny_scene):
+def test_export_a_mesh_and_cancel_a_geometry_export(studio, qtbot, tiny_scene, monkeypatch):
+    from nerf import geometry_export as ge
+    from nerf.fields.factory import scene_aabb
     from nerf.tsdf_mesh import read_ply_vertices
 
+    calls: dict[str, object] = {}
+    spy = lambda name, f: lambda *a, **k: (calls.__setitem__(name, (a, k)), f(*a, **k))[1]  # noqa: E731
+    for name in ("export_cameras", "render_views", "mesh_from_rendered"):
+        monkeypatch.setattr(ge, name, spy(name, getattr(ge, name)))
     open_export_tab(studio, qtbot, tiny_scene, steps=150)
     section = studio.export_panel.geometry
+    assert section.request(None).settings == ge.GeometrySettings()  # the CLI's defaults
+    assert [section.depth_mode.itemData(i) for i in range(section.depth_mode.count())] == list(ge.DEPTH_MODES)
     choose(qtbot, section.kind, section.kind.itemText(section.kind.findData("mesh")))
+    choose(qtbot, section.views, section.views.itemText(section.views.findData("train")))
     choose(qtbot, section.views, section.views.itemText(section.views.findData("all")))
-    section.min_acc.setValue(0.02)  # a 150-step field is still faint
+    type_value(qtbot, section.min_acc, 0.02)  # a 150-step field is still faint
+    choose(qtbot, section.depth_mode, section.depth_mode.itemText(section.depth_mode.findData("far_background")))
+    type_value(qtbot, section.min_views, 2)
     progress: list[tuple[int, int]] = []
     studio.export.progress.connect(lambda d, t: progress.append((d, t)))
     click(qtbot, section.export_button)
@@ -104,9 +119,13 @@ def test_export_a_mesh_and_cancel_a_geometry_export(studio, qtbot, tiny_scene):
     assert out.suffix == ".ply" and out.parent.name == "geometry"
     verts = read_ply_vertices(out)
     assert len(verts) > 100
-    assert np.all(np.abs(verts[:, :2]) < 3.5) and np.all((verts[:, 2] > -0.6) & (verts[:, 2] < 3.1))  # metres
+    box = scene_aabb(studio.training.trainer.scene) * studio.training.trainer.scene.to_metres  # metres
+    assert np.all((verts >= box[0] - 1e-3) & (verts <= box[1] + 1e-3))  # cropped to the scene's box
     n = studio.training.trainer.scene.num_views
     assert progress[-1] == (2 * n, 2 * n)  # every view rendered, then fused
+    (_, s), k = calls["export_cameras"][0], calls["render_views"][1]
+    assert (s.views, s.min_acc, s.depth_mode, s.min_views) == ("all", 0.02, "far_background", 2)
+    assert k["depth_mode"] == "far_background" and calls["mesh_from_rendered"][1]["min_views"] == 2
     # a cancelled geometry export leaves nothing behind
     choose(qtbot, section.kind, section.kind.itemText(section.kind.findData("depth")))
     progress.clear()

@@ -187,11 +187,11 @@ class PathEditor(QWidget):
         has = 0 <= row < len(keys)
         for w in (self.time, self.fov, self.up_button, self.down_button, self.delete_button):
             w.setEnabled(has)
-        if has:
-            for spin, value in ((self.time, keys[row].time), (self.fov, keys[row].fov_deg)):
-                spin.blockSignals(True)
-                spin.setValue(value)
-                spin.blockSignals(False)
+        for spin, value in ((self.time, keys[row].time if has else None), (self.fov, keys[row].fov_deg if has else None)):
+            spin.blockSignals(True)
+            spin.setSpecialValueText("" if has else "—")  # no keyframe: "—", not a value of none
+            spin.setValue(spin.minimum() if value is None else value)
+            spin.blockSignals(False)
 
     def _refresh(self, select: int | None = None) -> None:
         row = self.list.currentRow() if select is None else select

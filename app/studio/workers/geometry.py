@@ -52,8 +52,8 @@ class GeometryWorker(Worker):
                                    depth_mode=s.depth_mode)
         if kind == "mesh":
             fused = iter(range(n + 1, 2 * n + 1))
-            write_mesh(ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, on_view=lambda: self._step(next(fused))),
-                       self.out)
+            write_mesh(ge.mesh_from_rendered(rendered, s.min_acc, s.voxel, on_view=lambda: self._step(next(fused)),
+                                             min_views=s.min_views), self.out)
         elif kind == "pointcloud":
             ge.write_point_cloud(*ge.point_cloud(rendered, s.min_acc, s.stride), self.out)
         else:
