@@ -33,7 +33,7 @@ from nerf import run_dir as rd
 from nerf.fields.factory import build_field
 from nerf.losses import LossConfig, LossTerms, QuadIndices, psnr, sparsenerf_loss
 from nerf.lr_schedule import LRSchedule, budget_progress
-from nerf.metric_depth import metric_depth_loss, seed_from_metric_depth
+from nerf.metric_depth import depth_window, metric_depth_loss, seed_from_metric_depth
 from nerf.optim import FieldOptimizer
 from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
 from nerf.profiles import check_resolved, resolve
@@ -75,6 +75,7 @@ class Trainer:
         self.rays = SceneRays(scene, self.device)
         self.images = torch.as_tensor(scene.images, device=self.device)  # [N, H, W, 3]
         self.metric_depths = seed_from_metric_depth(self.field, scene, self.images, self.device)
+        self._depth_window = depth_window(self.field)
         losses, sampling, optim, report = config.losses, config.sampler, config.optim, config.reporting
         self.use_prior = bool(losses.depth_prior and scene.depths is not None)
         self.loss_config = LossConfig(
@@ -199,7 +200,7 @@ class Trainer:
             quads = QuadIndices(to(batch.near_idx), to(batch.far_idx), to(batch.nb_near_idx), to(batch.nb_far_idx))
         reg = dict(out.regularisers)  # unweighted terms: sparsenerf_loss applies every weight
         if self.metric_depths is not None:
-            reg["metric_depth"] = metric_depth_loss(out.depth, self.metric_depths[batch.view, ys, xs])
+            reg["metric_depth"] = metric_depth_loss(out, self.metric_depths[batch.view, ys, xs], self._depth_window)
         if self.smoothness.active:
             reg["smooth"] = self.smoothness(lambda cam, ys, xs: self.field(self.rays.camera(cam, ys, xs), train=True).depth)
         weights = {**self.field.regulariser_weights(), "smooth": self.smoothness.config.weight}

@@ -49,6 +49,15 @@ class RayBatch:
 
 
 @dataclass
+class RayTermination:
+    """Where each ray's opacity lies, for losses on it (the metric depth loss): t [R, K] the samples' ray parameter
+    (depth along the optical axis in metric space) and weights [R, K] their compositing weights (0: no sample)."""
+
+    t: torch.Tensor
+    weights: torch.Tensor
+
+
+@dataclass
 class FieldOutput:
     """What a field renders for a RayBatch.
 
@@ -60,6 +69,8 @@ class FieldOutput:
         rgb_coarse: [R, 3] colour of the coarse level for two-level fields, else None.
         regularisers: the field's regulariser terms by name, UNWEIGHTED (scalars); ``regulariser_weights`` holds
             their weights and ``nerf.losses.sparsenerf_loss`` applies them (a term with weight 0 is left out).
+        termination: the samples and weights of the final level in training (fields trained with metric depth),
+            else None.
     """
 
     rgb: torch.Tensor
@@ -67,6 +78,7 @@ class FieldOutput:
     acc: torch.Tensor
     rgb_coarse: torch.Tensor | None = None
     regularisers: dict[str, torch.Tensor] = field(default_factory=dict)
+    termination: RayTermination | None = None
 
 
 class Field(nn.Module, abc.ABC):

@@ -113,8 +113,8 @@ class SensorFieldConfig:
     tv_density: float = 0.01
     tv_planes: float = 1e-4
     metric_depth_weight: float = 0.1
-    """Weight of |depth - sensor depth| / sensor depth on training pixels with sensor depth (the trainer computes
-    the term, ``metric_depth``; ``nerf.losses.sparsenerf_loss`` applies the weight)."""
+    """Weight of the metric depth term on training pixels with sensor depth (the trainer computes it,
+    ``nerf.metric_depth.metric_depth_loss``; ``nerf.losses.sparsenerf_loss`` applies the weight)."""
     lr_density: float = 0.1
     lr_vm: float = 0.02
     lr_decoder: float = 0.005

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nerf.fields.background import EnvMap, frame_around
-from nerf.fields.base import Field, FieldOutput, RayBatch
+from nerf.fields.base import Field, FieldOutput, RayBatch, RayTermination
 from nerf.fields.config import SensorFieldConfig
 from nerf.fields.grid_ops import schedule_value, trilinear, tv_loss
 from nerf.fields.vm_ops import plane_tv, resize_vm, vm_features
@@ -126,6 +126,7 @@ class SensorField(Field):
                              self.config.weight_threshold)
         res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
         if train:
+            res.termination = RayTermination(samples.t, out.weights)  # for the trainer's metric depth loss
             if self.config.tv_density > 0:
                 res.regularisers["tv_density"] = _tv(self.density)
             if self.config.tv_planes > 0:
