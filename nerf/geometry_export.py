@@ -33,9 +33,9 @@ the split's views; path: a smooth loop through the training views (``nerf.paths.
 
 DEPTH_MODES = ("normalised", "far_background")
 """normalised: sum(w t) / sum(w), where the ray's opacity lies (what renders show); far_background:
-sum(w t) + (1 - sum(w)) far, the depth the training losses fit to the sensor's (a ray's transparent rest
-counted at the far bound). A sensor-field wall at opacity 0.98 lies ~2 cm in front of its far_background
-depth, which is the one that matches the sensor (benchmarks/RESULTS.md)."""
+sum(w t) + (1 - sum(w)) far, the depth the ranking prior sees (a ray's transparent rest counted at the far
+bound). Since the metric depth loss fits the normalised depth (nerf.metric_depth), normalised is the one
+that matches a sensor-field run's surfaces (benchmarks/RESULTS.md, "Geometry export")."""
 
 Progress = Callable[[int, int], None]
 

@@ -47,9 +47,9 @@ class Export:
     stride: int = 2
     """Point cloud: keep every STRIDE-th pixel in each direction."""
     depth_mode: Literal["normalised", "far_background"] = "normalised"
-    """Depth of each ray: normalised (where its opacity lies, as renders show it) or far_background (its
-    transparent rest counted at the far bound: the depth training fits to a sensor's; closer to the true
-    surfaces for a sensor-field run, with --views train --min-acc 0.9, see docs/export.md)."""
+    """Depth of each ray: normalised (where its opacity lies, as renders show it, and as the metric depth
+    loss fits it to a sensor's) or far_background (its transparent rest counted at the far bound, as the
+    ranking prior sees it); see docs/export.md."""
     min_views: int = 1
     """Mesh: keep only surfaces at least this many of the views saw."""
     threads: Threads = None

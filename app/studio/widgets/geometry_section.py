@@ -20,7 +20,7 @@ from nerf.geometry_export import DEPTH_MODES
 
 VIEW_LABELS = {"all": "every view of the scene", "train": "the training views", "test": "the held-out views",
                "path": "a loop through the training views"}
-DEPTH_LABELS = {"normalised": "where the opacity lies (as renders)", "far_background": "as trained (rest at far)"}
+DEPTH_LABELS = {"normalised": "where the opacity lies (as renders)", "far_background": "transparent rest at the far bound"}
 """Labels of nerf.geometry_export.DEPTH_MODES, as `sparsenerf export --depth-mode` (docs/export.md: which for what)."""
 
 
