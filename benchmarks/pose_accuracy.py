@@ -24,6 +24,10 @@ frame 100 % posed, ATE <= 25 mm; ICL-NUIM under 2 cm.
 ``--consistency``: after the full-rate run, the pairwise check of ``pose_truth_checks.pair_consistency``
 (do the pose files or the estimate agree better with the depth?). ``--registration``: the edge-alignment
 score of the 7-Scenes rig and the alternatives (``pose_truth_checks.registration_scores``).
+``--spread``: after the full-rate run, a second independent tracker made the way pose.txt was
+(``pose_truth_checks.kinectfusion_trajectory``: KinectFusion-style frame-to-model ICP on the raw depth,
+at each focal length of ``--spread-focals``), and the ATE between every two trajectories (all in the
+depth camera): how far apart two good methods are, next to how far each is from pose.txt.
 """
 
 from __future__ import annotations
@@ -122,6 +126,9 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--consistency", action="store_true", help="pairwise ICP check of the full-rate run")
     parser.add_argument("--registration", action="store_true", help="edge-alignment scores of the 7-Scenes rigs")
+    parser.add_argument("--spread", action="store_true",
+                        help="frame-to-model tracking of the full-rate frames and the ATE between trajectories")
+    parser.add_argument("--spread-focals", default="585", help="depth focal lengths (px) of the frame-to-model runs")
     args = parser.parse_args()
     from devices.registration import seven_scenes_rig
 
@@ -138,7 +145,7 @@ def main() -> int:
         print()
     print(HEADER)
     scene = seven_scenes_scene(args.data, args.cache)
-    rig, consistency = seven_scenes_rig(), None
+    rig, consistency, spread = seven_scenes_rig(), None, None
     for step in [int(s) for s in args.only.split(",") if s]:
         seq = Subsequence(scene, step, args.frames)
         result, cpu, at = timed(seq, config)
@@ -154,6 +161,8 @@ def main() -> int:
                            f"median offset from the depth's own optimum: pose files {check.truth_mm:.1f} mm / "
                            f"{check.truth_deg:.2f} deg, estimate {check.estimate_mm:.1f} mm / {check.estimate_deg:.2f} deg; "
                            f"estimate closer in {check.estimate_closer} of {check.pairs} pairs\n")
+        if step == 1 and args.spread:
+            spread = _spread(args, [seq.ids[k] for k in both], est, truth, rig)
     icl = args.data / "open3d_rgbd" / "RGBD_SYNTHETIC_ICL-NUIM"
     K, _, _ = read_intrinsic_json(icl / "camera_primesense.json")
     frames = read_rgbd_folder(icl, K)
@@ -164,7 +173,34 @@ def main() -> int:
               ate_columns(np.stack([result.c2w[i] for i in posed]), truth[posed])))
     if consistency is not None:
         print(consistency)
+    if spread is not None:
+        print(spread)
     return 0
+
+
+def _spread(args, ids: list[int], est: np.ndarray, truth: np.ndarray, rig) -> str:
+    """The ``--spread`` tables (module docstring) for the full-rate run's posed frames ``ids``."""
+    from pose_truth_checks import kinectfusion_trajectory, trajectory_spread
+
+    from devices.sequences.seven_scenes import read_intrinsics
+
+    root = args.data / "7scenes_redkitchen"
+    files = sorted(p.name for p in root.glob("frame-*.depth.png"))[: args.frames]
+    ids = [int(files[i][6:12]) for i in ids]
+    trajs = {"pose.txt": np.stack([rig.depth_c2w(c) for c in truth]),
+             "ours (devices.poses)": np.stack([rig.depth_c2w(c) for c in est])}
+    lines = ["", "| frame-to-model run | frames/s | CPU s/frame | load |", "|---|---|---|---|"]
+    for f in [float(x) for x in args.spread_focals.split(",") if x]:
+        K = read_intrinsics(root)
+        K[0, 0] = K[1, 1] = f
+        at, start = load(), time.perf_counter()
+        poses, cpu = kinectfusion_trajectory(root, ids, K)
+        name = f"frame-to-model, depth f {f:.0f} px"
+        trajs[name] = poses
+        lines.append(f"| {name} | {len(ids) / (time.perf_counter() - start):.1f} | {cpu / len(ids):.3f} | {at}-{load()} |")
+    lines += ["", "| trajectory a | trajectory b | ATE between them (mm) |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {mm:.1f} |" for a, b, mm in trajectory_spread(trajs)]
+    return "\n".join(lines) + "\n"
 
 
 def _pairs(result, scene, seq) -> tuple[np.ndarray, np.ndarray, list[int]]:
