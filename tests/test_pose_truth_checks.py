@@ -34,7 +34,7 @@ def test_frame_to_model_follows_a_real_second_of_the_walk():
     assert poses.shape == (len(ids), 4, 4) and np.allclose(poses[0], np.eye(4)) and cpu > 0
     moved = np.linalg.norm(truth[-1, :3, 3] - truth[0, :3, 3])
     ((_, _, mm),) = checks.trajectory_spread({"frame-to-model": poses, "pose.txt": truth})
-    assert moved > 0.1 and mm < 10.0  # over a short stretch the two agree to millimetres
+    assert moved > 0.1 and mm < 15.0  # 17 cm of walk: the two agree to ~9 mm (a frozen tracker: 54)
     frozen = np.repeat(poses[:1], len(ids), axis=0)  # a tracker that never moved is far off
     ((_, _, stuck),) = checks.trajectory_spread({"frozen": frozen, "pose.txt": truth})
     assert stuck > 3 * mm
