@@ -162,7 +162,7 @@ def _view_metrics(scene: Scene, i: int, result: RenderResult, lpips: LPIPS | Non
     m = ViewMetrics(view=i, psnr=metrics.psnr(pred, gt), ssim=metrics.ssim(pred, gt), render_s=seconds)
     if lpips is not None:
         m.lpips = lpips.distance(pred, gt)
-    if scene.masks is not None:
+    if scene.masks is not None and i in scene.extra.get("masked_views", [i]):  # a view shipped without a mask: none
         mask = scene.masks[i]
         pm, gm = metrics.apply_mask(pred, mask), metrics.apply_mask(gt, mask)
         m.psnr_masked = metrics.psnr(pred, gt, mask) if mask.any() else None

@@ -29,7 +29,8 @@ class Scene:
         ranking_window: (height, width) of the SparseNeRF ranking window in pixels.
         distortion: float64 [N, D] OpenCV distortion coefficients (k1, k2, p1, p2[, k3..k6]) of the
             images, or None when they are pinhole.
-        masks: bool [N, H, W] evaluation masks (object masks), or None.
+        masks: bool [N, H, W] evaluation masks (object masks), or None. When ``extra["masked_views"]`` is set
+            (DTU's authors' layout ships masks for some views only) only those views have one.
         to_metres: scene units -> metres for metric depth priors (None when unknown).
         source: which loader made it ("scene_folder", "dtu", "llff", "nvs_rgbd").
         dataset: preset key for faithful hyperparameters ("dtu", "llff", "nvs_kinect", "nvs_zed2",

@@ -86,3 +86,97 @@ def test_authors_rectified_layout(scan24, tmp_path):
     crop = scene.masks[:, :, 50:350]
     ours = np.stack([cv2.resize(m.astype(np.uint8), (300, 300), interpolation=cv2.INTER_NEAREST) for m in ref.masks[VIEWS]])
     assert (crop == ours.astype(bool)).mean() > 0.98
+
+
+def test_idr_layout_full_frames_images_folder_and_idr_cameras(scan24, tmp_path):
+    """``images/`` + IDR's ``cameras.npz`` with DTU's own 1600x1200 frames: downscaled by 4, intrinsics as stored."""
+    root, ref = scan24
+    cams = np.load(root / "cameras.npz")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "mask").mkdir()
+    out = {}
+    for k, v in enumerate(VIEWS[:2]):
+        cv2.imwrite(str(tmp_path / "images" / f"{k:03d}.png"), _uncrop(cv2.imread(str(root / f"{v:06d}_rgb.png"))))
+        mask = _uncrop(cv2.imread(str(root / f"{v:06d}_mask.png")), cv2.INTER_NEAREST)
+        cv2.imwrite(str(tmp_path / "mask" / f"{k:03d}.png"), mask)
+        out[f"world_mat_{k}"], out[f"scale_mat_{k}"] = cams[f"world_mat_{v}"], cams[f"scale_mat_{v}"]
+    np.savez(tmp_path / "cameras.npz", **out)
+    assert detect_layout(tmp_path) == "dtu_idr"
+    scene = load_scene(tmp_path, split="all")
+    assert scene.images.shape == (2, 300, 400, 3) and scene.masks.shape == (2, 300, 400)
+    K = ref.K[VIEWS[:2]].copy()  # the crop's K back in the full frame, / 4
+    K[:, :2] *= 1200 / 384 / 4
+    K[:, 0, 2] += 200 / 4
+    np.testing.assert_allclose(scene.K, K, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(scene.c2w, ref.c2w[VIEWS[:2]], atol=1e-5)  # the same unit-sphere frame
+    crop = scene.masks[:, :, 50:350]
+    ours = np.stack([cv2.resize(m.astype(np.uint8), (300, 300), interpolation=cv2.INTER_NEAREST)
+                     for m in ref.masks[VIEWS[:2]]])
+    assert (crop == ours.astype(bool)).mean() > 0.98
+
+
+def test_idr_layout_refuses_a_mask_count_that_does_not_match(scan24, tmp_path):
+    from devices.errors import InputError
+
+    root, _ = scan24
+    cams = np.load(root / "cameras.npz")
+    (tmp_path / "image").mkdir()
+    (tmp_path / "mask").mkdir()
+    for k, v in enumerate(VIEWS[:2]):
+        cv2.imwrite(str(tmp_path / "image" / f"{k:03d}.png"), cv2.imread(str(root / f"{v:06d}_rgb.png")))
+    cv2.imwrite(str(tmp_path / "mask" / "000.png"), cv2.imread(str(root / f"{VIEWS[0]:06d}_mask.png")))
+    np.savez(tmp_path / "cameras_sphere.npz", world_mat_0=cams["world_mat_22"], scale_mat_0=cams["scale_mat_22"],
+             world_mat_1=cams["world_mat_25"], scale_mat_1=cams["scale_mat_25"])
+    with pytest.raises(InputError, match="1 masks for 2 images") as err:
+        load_scene(tmp_path)
+    assert "mask" in str(err.value)
+
+
+def _rectified(root, tmp_path, scan: str, masked: list[int], mask_sub: str = ""):
+    cams = np.load(root / "cameras.npz")
+    rect = tmp_path / "DTU" / "Rectified" / scan
+    cal = tmp_path / "DTU" / "Calibration" / "cal18"
+    masks = tmp_path / "DTU" / "submission_data" / "idrmasks" / scan / mask_sub
+    for d in (rect, cal, masks):
+        d.mkdir(parents=True, exist_ok=True)
+    for v in VIEWS:
+        cv2.imwrite(str(rect / f"rect_{v + 1:03d}_3_r5000.png"), _uncrop(cv2.imread(str(root / f"{v:06d}_rgb.png"))))
+        np.savetxt(cal / f"pos_{v + 1:03d}.txt", cams[f"world_mat_{v}"][:3])
+        if v in masked:
+            mask = _uncrop(cv2.imread(str(root / f"{v:06d}_mask.png")), cv2.INTER_NEAREST)
+            cv2.imwrite(str(masks / f"{v:03d}.png"), mask)
+    return rect
+
+
+def test_authors_layout_masks_of_some_views_only_and_the_mask_subfolder_scans(scan24, tmp_path):
+    """The authors ship IDR masks for the test views only, and scans 40, 55, ... keep theirs in ``mask/``; a view
+    without a mask gets no masked metrics (not its full-image ones under another name)."""
+    from nerf.evaluate import evaluate
+    from nerf.types import RenderResult
+
+    root, _ = scan24
+    rect = _rectified(root, tmp_path, "scan40", masked=[28, 30], mask_sub="mask")
+    scene = load_scene(rect, split="all")
+    assert scene.extra["masked_views"] == [2, 3]  # views 22, 25, 28, 30 in that order: 28 and 30 have masks
+    assert scene.masks[:2].all() and not scene.masks[2:].all()
+
+    def render(camera):
+        h, w = scene.height, scene.width
+        return RenderResult(np.zeros((h, w, 3), np.uint8), np.ones((h, w), np.float32), np.ones((h, w), np.float32),
+                            camera, 0)
+
+    report = evaluate(render, scene, view_ids=[0, 2])
+    assert report.views[0].psnr_masked is None and report.views[0].ssim_masked is None
+    assert report.views[1].psnr_masked is not None and report.views[1].psnr_masked != report.views[1].psnr
+
+
+def test_authors_layout_without_the_calibration_folder_names_it(scan24, tmp_path):
+    from devices.errors import InputError
+
+    root, _ = scan24
+    rect = _rectified(root, tmp_path, "scan24", masked=[])
+    for p in (tmp_path / "DTU" / "Calibration" / "cal18").iterdir():
+        p.unlink()
+    (tmp_path / "DTU" / "Calibration" / "cal18").rmdir()
+    with pytest.raises(InputError, match="Calibration/cal18"):
+        load_scene(rect)

@@ -80,6 +80,18 @@ class FastFieldConfig:
     background: BackgroundKind = "envmap"
     """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
     (one RGB), "black" or "white" (``nerf.fields.background``)."""
+    appearance: Literal["grid", "vm"] = "grid"
+    """Colour representation: "grid" = the dense colour grid (``color_ratio``, ``color_channels``); "vm" = TensoRF
+    vector-matrix features + a diffuse MLP decoder (``nerf.fields.vm_colour``; ``vm_schedule``, ``vm_components``,
+    ``hidden``), which holds finer texture than a dense grid can on a CPU (docs/fast_field.md, DTU)."""
+    vm_schedule: tuple[tuple[int, int], ...] = ((0, 64), (300, 128), (1200, 256))
+    """(step, samples per side) of the VM planes and lines (appearance "vm"): coarse to fine."""
+    vm_components: int = 8
+    """VM components per plane (decoder input = 3 x components; appearance "vm")."""
+    lr_vm: float = 0.02
+    """Adam learning rate of the VM planes and lines (appearance "vm"; the decoder uses ``lr_mlp``)."""
+    tv_planes: float = 1e-3
+    """Weight of the VM planes' total variation (appearance "vm"; the term ``tv_planes``)."""
 
     def __post_init__(self) -> None:
         check_choices(self)  # a misspelt string option fails here, naming the values it takes

@@ -32,6 +32,7 @@ from nerf.fields.background import EnvMap, LearnedColour, background_fn, frame_a
 from nerf.fields.base import Field, FieldOutput, RayBatch
 from nerf.fields.config import FastFieldConfig
 from nerf.fields.grid_ops import resize_grid, schedule_value, trilinear, tv_loss
+from nerf.fields.vm_colour import VMColour
 from nerf.losses import distortion_loss
 from nerf.march import stratified
 from nerf.occupancy import OccupancyGrid, nearest_resample, opaque_cells, view_count
@@ -55,9 +56,13 @@ class FastField(Field):
         res = config.resolution_schedule[0][1]
         self.density = nn.Parameter(torch.zeros(res, res, res, 1))
         cres = _color_res(res, config.color_ratio)
+        self.vm: VMColour | None = None
+        if config.appearance == "vm":  # the dense colour grid stays a 1-voxel placeholder (state layout unchanged)
+            cres = 1
+            self.vm = VMColour(config.vm_components, config.vm_schedule[0][1], config.hidden)
         self.color = nn.Parameter(torch.randn(cres, cres, cres, config.color_channels) * 0.1)
         self.mlp = None
-        if config.color_channels != 3:
+        if config.color_channels != 3 and self.vm is None:
             vdim = 3 if config.view_dependent else 0
             self.mlp = nn.Sequential(
                 nn.Linear(config.color_channels + vdim, config.hidden), nn.ReLU(inplace=True),
@@ -95,6 +100,8 @@ class FastField(Field):
 
     def colour_fn(self, pts: torch.Tensor, viewdirs: torch.Tensor) -> torch.Tensor:
         """RGB [N, 3] in [0, 1] at world points [N, 3] seen along unit directions [N, 3]."""
+        if self.vm is not None:
+            return self.vm(self.normalise(pts))
         feat = trilinear(self.color, self.normalise(pts))
         if self.mlp is None:
             return torch.sigmoid(feat)
@@ -109,7 +116,8 @@ class FastField(Field):
             return
         with torch.no_grad():
             self.density = nn.Parameter(resize_grid(self.density.data, res))
-            self.color = nn.Parameter(resize_grid(self.color.data, _color_res(res, self.config.color_ratio)))
+            if self.vm is None:
+                self.color = nn.Parameter(resize_grid(self.color.data, _color_res(res, self.config.color_ratio)))
         self._new_occupancy(res)
         self.param_version += 1
         self.update_occupancy()
@@ -146,6 +154,8 @@ class FastField(Field):
 
     def before_step(self, step: int) -> None:
         self.set_resolution(schedule_value(self.config.resolution_schedule, step))
+        if self.vm is not None and self.vm.resize(schedule_value(self.config.vm_schedule, step)):
+            self.param_version += 1
         if step % self.config.occupancy_every == 0:
             self.update_occupancy()
 
@@ -154,19 +164,27 @@ class FastField(Field):
         """Adam parameter groups with their base learning rates (the order old checkpoints' optimizers hold)."""
         c = self.config
         small = [*(self.mlp.parameters() if self.mlp is not None else ()), self.bg_colour.rgb, self.env.map]
+        if self.vm is not None:
+            small = [*self.vm.decoder.parameters(), *small]
+        color = {"params": [self.color], "lr": c.lr_color, "name": "color"}
+        if self.vm is not None:
+            color = {"params": self.vm.grids(), "lr": c.lr_vm, "name": "color"}
         return [
             {"params": [self.density], "lr": c.lr_density, "name": "density"},
-            {"params": [self.color], "lr": c.lr_color, "name": "color"},
+            color,
             {"params": small, "lr": c.lr_mlp, "name": "mlp"},
         ]
 
     def regulariser_weights(self) -> dict[str, float]:
         c = self.config
-        return {"tv_density": c.tv_density, "tv_color": c.tv_color, "distortion": c.distortion}
+        weights = {"tv_density": c.tv_density, "tv_color": c.tv_color, "distortion": c.distortion}
+        return weights if self.vm is None else {**weights, "tv_planes": c.tv_planes}
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
         """Resize the grids to the checkpoint's resolution first, then load (old layouts: ``LEGACY_KEYS``)."""
         state = _upgrade(state_dict)
+        if self.vm is not None:
+            self.vm.prepare_load(state, "vm.")
         res = int(state["density"].shape[0])
         if res != self.resolution:
             dev = self.density.device
@@ -192,8 +210,10 @@ class FastField(Field):
         if train:
             if c.tv_density > 0:
                 res.regularisers["tv_density"] = _tv_block(self.density, c.tv_fraction)
-            if c.tv_color > 0:
+            if c.tv_color > 0 and self.vm is None:
                 res.regularisers["tv_color"] = _tv_block(self.color, c.tv_fraction)
+            if c.tv_planes > 0 and self.vm is not None:
+                res.regularisers["tv_planes"] = self.vm.tv()
             if c.distortion > 0:
                 span = (rays.far - rays.near).clamp(min=1e-6)
                 res.regularisers["distortion"] = distortion_loss(out.weights, (samples.edges - rays.near) / span)
