@@ -33,17 +33,26 @@ def test_masks_load_with_the_scan(scan24):
     assert np.all((frac > 0.05) & (frac < 0.95))  # an object, not the whole frame nor nothing
 
 
+def _idr_folder(root, folder, views, image_dir: str, cameras: str, full_frame: bool = False) -> None:
+    """An IDR / NeuS folder of scan24's ``views``: ``image_dir``/, mask/ and ``cameras``; ``full_frame``: DTU's own
+    1600x1200 frames (the crop undone) instead of MonoSDF's 384x384 crop."""
+    cams = np.load(root / "cameras.npz")
+    (folder / image_dir).mkdir()
+    (folder / "mask").mkdir()
+    out = {}
+    for k, v in enumerate(views):
+        img, mask = cv2.imread(str(root / f"{v:06d}_rgb.png")), cv2.imread(str(root / f"{v:06d}_mask.png"))
+        if full_frame:
+            img, mask = _uncrop(img), _uncrop(mask, cv2.INTER_NEAREST)
+        cv2.imwrite(str(folder / image_dir / f"{k:06d}.png"), img)
+        cv2.imwrite(str(folder / "mask" / f"{k:03d}.png"), mask)
+        out[f"world_mat_{k}"], out[f"scale_mat_{k}"] = cams[f"world_mat_{v}"], cams[f"scale_mat_{v}"]
+    np.savez(folder / cameras, **out)
+
+
 def test_idr_neus_layout(scan24, tmp_path):
     root, ref = scan24
-    cams = np.load(root / "cameras.npz")
-    (tmp_path / "image").mkdir()
-    (tmp_path / "mask").mkdir()
-    out = {}
-    for k, v in enumerate(VIEWS):
-        cv2.imwrite(str(tmp_path / "image" / f"{k:06d}.png"), cv2.imread(str(root / f"{v:06d}_rgb.png")))
-        cv2.imwrite(str(tmp_path / "mask" / f"{k:03d}.png"), cv2.imread(str(root / f"{v:06d}_mask.png")))
-        out[f"world_mat_{k}"], out[f"scale_mat_{k}"] = cams[f"world_mat_{v}"], cams[f"scale_mat_{v}"]
-    np.savez(tmp_path / "cameras_sphere.npz", **out)
+    _idr_folder(root, tmp_path, VIEWS, "image", "cameras_sphere.npz")
     assert detect_layout(tmp_path) == "dtu_idr"
     scene = load_scene(tmp_path, split="all")
     assert scene.source == "dtu_idr" and scene.depths is None and scene.images.shape == (4, 384, 384, 3)
@@ -91,16 +100,7 @@ def test_authors_rectified_layout(scan24, tmp_path):
 def test_idr_layout_full_frames_images_folder_and_idr_cameras(scan24, tmp_path):
     """``images/`` + IDR's ``cameras.npz`` with DTU's own 1600x1200 frames: downscaled by 4, intrinsics as stored."""
     root, ref = scan24
-    cams = np.load(root / "cameras.npz")
-    (tmp_path / "images").mkdir()
-    (tmp_path / "mask").mkdir()
-    out = {}
-    for k, v in enumerate(VIEWS[:2]):
-        cv2.imwrite(str(tmp_path / "images" / f"{k:03d}.png"), _uncrop(cv2.imread(str(root / f"{v:06d}_rgb.png"))))
-        mask = _uncrop(cv2.imread(str(root / f"{v:06d}_mask.png")), cv2.INTER_NEAREST)
-        cv2.imwrite(str(tmp_path / "mask" / f"{k:03d}.png"), mask)
-        out[f"world_mat_{k}"], out[f"scale_mat_{k}"] = cams[f"world_mat_{v}"], cams[f"scale_mat_{v}"]
-    np.savez(tmp_path / "cameras.npz", **out)
+    _idr_folder(root, tmp_path, VIEWS[:2], "images", "cameras.npz", full_frame=True)
     assert detect_layout(tmp_path) == "dtu_idr"
     scene = load_scene(tmp_path, split="all")
     assert scene.images.shape == (2, 300, 400, 3) and scene.masks.shape == (2, 300, 400)
@@ -119,14 +119,8 @@ def test_idr_layout_refuses_a_mask_count_that_does_not_match(scan24, tmp_path):
     from devices.errors import InputError
 
     root, _ = scan24
-    cams = np.load(root / "cameras.npz")
-    (tmp_path / "image").mkdir()
-    (tmp_path / "mask").mkdir()
-    for k, v in enumerate(VIEWS[:2]):
-        cv2.imwrite(str(tmp_path / "image" / f"{k:03d}.png"), cv2.imread(str(root / f"{v:06d}_rgb.png")))
-    cv2.imwrite(str(tmp_path / "mask" / "000.png"), cv2.imread(str(root / f"{VIEWS[0]:06d}_mask.png")))
-    np.savez(tmp_path / "cameras_sphere.npz", world_mat_0=cams["world_mat_22"], scale_mat_0=cams["scale_mat_22"],
-             world_mat_1=cams["world_mat_25"], scale_mat_1=cams["scale_mat_25"])
+    _idr_folder(root, tmp_path, VIEWS[:2], "image", "cameras_sphere.npz")
+    (tmp_path / "mask" / "001.png").unlink()
     with pytest.raises(InputError, match="1 masks for 2 images") as err:
         load_scene(tmp_path)
     assert "mask" in str(err.value)

@@ -3,52 +3,27 @@ through the whole skipping renderer, coarse to fine and through a checkpoint."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from nerf.fields.fast import FastField, FastFieldConfig
-from nerf.fields.grid_ops import trilinear_reference
+from nerf.fields.fast import FastField
 from nerf.fields.vm_colour import VMColour
 from nerf.fields.vm_ops import vm_features_reference
-from nerf.rays import pixel_rays
-from nerf.rendering import composite_rgb, expected_depth, volume_weights
 from nerf.sampling import stratified_edges
-
-BOX = torch.tensor([[-1.0] * 3, [1.0] * 3])
+from tests.test_nerf_fast_field import _field as _blob_field
+from tests.test_nerf_fast_field import _rays, _reference_render
 
 
 def _field(**kw) -> FastField:
-    cfg = FastFieldConfig(resolution_schedule=((0, 12),), appearance="vm", vm_schedule=((0, 16), (10, 24)),
-                          vm_components=4, hidden=8, background="black", tv_density=0.0, tv_color=0.0,
-                          distortion=0.0, depth_mode="normalised", **kw)
-    torch.manual_seed(0)
-    field = FastField(cfg, BOX)
-    with torch.no_grad():
-        x = torch.linspace(-1, 1, 12)
-        blob = torch.exp(-(x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2) * 6.0)
-        field.density.copy_((20.0 * blob - 12.0)[..., None])
-    return field
-
-
-def _rays():
-    K = np.array([[20.0, 0, 8], [0, 20.0, 8], [0, 0, 1]])
-    c2w = np.eye(4)
-    c2w[2, 3] = -3.0
-    ys, xs = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
-    return pixel_rays(K, c2w, ys.ravel(), xs.ravel(), 1.5, 4.5)
+    """The fast-field tests' blob field (density blob, black background) with VM colour."""
+    return _blob_field(appearance="vm", vm_schedule=((0, 16), (10, 24)), vm_components=4, hidden=8, distortion=0.0, **kw)
 
 
 def _reference(field: FastField, rays, edges):
-    """Every sample, slow ops, nothing skipped: (rgb [N, 3], depth [N])."""
-    mids = 0.5 * (edges[:, 1:] + edges[:, :-1])
-    pts = field.normalise(rays.origins[:, None] + mids[..., None] * rays.directions[:, None])
-    inside = (pts.abs() <= 1.0).all(-1)
-    flat = pts.reshape(-1, 3)
-    dens = field._density_of(trilinear_reference(field.density, flat)[:, 0]).reshape(mids.shape) * inside
-    feat = vm_features_reference(field.vm.planes, field.vm.lines, flat)
-    rgb = torch.sigmoid(field.vm.decoder(feat)).reshape(*mids.shape, 3)
-    w = volume_weights(dens, edges, rays.directions.norm(dim=-1, keepdim=True))
-    return composite_rgb(w, rgb), expected_depth(w, edges)
+    """Every sample, slow ops (the VM through its explicit gathers), nothing skipped: (rgb [N, 3], depth [N])."""
+    def colour(pts):
+        return torch.sigmoid(field.vm.decoder(vm_features_reference(field.vm.planes, field.vm.lines, pts)))
+
+    return _reference_render(field, rays, edges, colour)
 
 
 def test_vm_colour_matches_its_reference_forward_and_backward():

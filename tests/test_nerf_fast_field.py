@@ -57,14 +57,16 @@ def _rays():
     return pixel_rays(K, c2w, ys.ravel(), xs.ravel(), 1.5, 4.5)
 
 
-def _reference_render(field: FastField, rays, edges):
-    """Every sample evaluated with the slow trilinear, nothing skipped."""
+def _reference_render(field: FastField, rays, edges, colour=None):
+    """Every sample evaluated with the slow trilinear, nothing skipped; ``colour`` (normalised points [N, 3] ->
+    RGB [N, 3]) defaults to the sigmoid of the dense colour grid."""
     mids = 0.5 * (edges[:, 1:] + edges[:, :-1])
     pts = field.normalise(rays.origins[:, None] + mids[..., None] * rays.directions[:, None])
     inside = (pts.abs() <= 1.0).all(-1)
     flat = pts.reshape(-1, 3)
     dens = field._density_of(trilinear_reference(field.density, flat)[:, 0]).reshape(mids.shape) * inside
-    rgb = torch.sigmoid(trilinear_reference(field.color, flat)).reshape(*mids.shape, 3)
+    colour = colour or (lambda p: torch.sigmoid(trilinear_reference(field.color, p)))
+    rgb = colour(flat).reshape(*mids.shape, 3)
     w = volume_weights(dens, edges, rays.directions.norm(dim=-1, keepdim=True))
     return composite_rgb(w, rgb), expected_depth(w, edges)
 
