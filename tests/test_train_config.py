@@ -99,7 +99,8 @@ def _old_run_json(run: Path, scene_dir: Path, config: TrainConfig) -> None:
             old[key] = flat[key]
         elif key in ("field", "seed", "device", "threads"):
             old[key] = new[key]
-    old["fast"].update({k: v for k, v in new["fast"].items() if old["fast"][k] is not None})
+    # settings added since (absent from the old file) stay absent: loading must give them their defaults
+    old["fast"].update({k: v for k, v in new["fast"].items() if old["fast"].get(k) is not None})
     assert set(old) <= set(flat) | {"field", "preset", "seed", "device", "threads", "fast", "sensor"}
     doc["scene"]["path"], doc["run_id"] = str(scene_dir), json.loads((run / "run.json").read_text())["run_id"]
     (run / "run.json").write_text(json.dumps(doc, indent=2))

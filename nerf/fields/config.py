@@ -81,9 +81,9 @@ class FastFieldConfig:
     """Colour of the transparent part of each ray: "envmap" (learned, by view direction), "learned"
     (one RGB), "black" or "white" (``nerf.fields.background``)."""
     appearance: Literal["grid", "vm"] = "grid"
-    """Colour representation: "grid" = the dense colour grid (``color_ratio``, ``color_channels``); "vm" = TensoRF
-    vector-matrix features + a diffuse MLP decoder (``nerf.fields.vm_colour``; ``vm_schedule``, ``vm_components``,
-    ``hidden``), which holds finer texture than a dense grid can on a CPU (docs/fast_field.md, DTU)."""
+    """Colour representation: "grid" (the dense colour grid) or "vm" (factorised features + a small diffuse MLP).
+    The grid uses ``color_ratio`` / ``color_channels``; "vm" is TensoRF's vector-matrix volume (``nerf.fields.vm_colour``;
+    ``vm_schedule``, ``vm_components``, ``hidden``): finer texture per parameter, slower steps (docs/fast_field.md)."""
     vm_schedule: tuple[tuple[int, int], ...] = ((0, 64), (300, 128), (1200, 256))
     """(step, samples per side) of the VM planes and lines (appearance "vm"): coarse to fine."""
     vm_components: int = 8
