@@ -1,6 +1,6 @@
 """The pictures of docs/export.md: a run's exported mesh, point cloud and depth map, seen from one camera.
 
-    python docs/export_pictures.py RUN OUT.jpg [--title TEXT] [--views all] [--min-acc 0.5] [--depth-mode normalised]
+    python docs/export_pictures.py RUN OUT.jpg [--title TEXT] [--views auto] [--min-acc 0.5] [--depth-mode normalised]
 
 Exports with the same functions and defaults as `sparsenerf export` (every view of the scene, opacity >= 0.5), then
 draws, from a camera behind and above the training views looking at their centre: the mesh shaded by
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--title", default="")
     ap.add_argument("--width", type=int, default=None, help="render width of the exported views")
-    ap.add_argument("--views", default="all", choices=ge.VIEW_SETS, help="views to export from (as sparsenerf export)")
+    ap.add_argument("--views", default="auto", choices=ge.VIEW_SETS, help="views to export from (as sparsenerf export)")
     ap.add_argument("--min-acc", type=float, default=0.5)
     ap.add_argument("--depth-mode", default="normalised", choices=ge.DEPTH_MODES)
     args = ap.parse_args()

@@ -203,3 +203,50 @@ def test_no_surface_gives_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="the mesh is empty"):
         write_mesh(mesh, tmp_path / "m.ply")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def field_runs(short_run, tmp_path_factory):
+    """5-step runs of the fast and the sensor field on the same capture (4 training views of 12), by field."""
+    from tests.studio.helpers import tiny_run
+
+    root = tmp_path_factory.mktemp("fields")
+    scene = short_run[1].parent / "scene"
+    return {f: (tiny_run(scene, root / f, f), root / f) for f in ("fast", "sensor")}
+
+
+def test_auto_views_follow_the_field():
+    assert ge.GeometrySettings().views == "auto"  # the CLI's and the Export tab's default
+    assert ge.resolve_views("auto", "sensor") == "train"
+    assert [ge.resolve_views("auto", f) for f in ("fast", "mipnerf", None)] == ["all"] * 3
+    assert [ge.resolve_views(v, "sensor") for v in ("all", "test", "path")] == ["all", "test", "path"]  # as asked
+    with pytest.raises(InputError, match="unknown views"):
+        ge.resolve_views("some", "sensor")
+
+
+@pytest.mark.parametrize("field, views, label", [("sensor", "train", "auto: the training views, for the sensor field"),
+                                                 ("fast", "all", "auto: every view of the scene, for the fast field")])
+def test_export_command_default_views_by_field(field_runs, tmp_path, capsys, field, views, label):
+    """With no --views a sensor-field run exports from its training views, a fast-field run from every view."""
+    from app.cli import main
+
+    trainer, run = field_runs[field]
+    assert trainer.config.field == field
+    rc = main(["export", str(run), "--depth", str(tmp_path / "d")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    want = len(trainer.scene.train_ids) if views == "train" else trainer.scene.num_views
+    assert len(list((tmp_path / "d").glob("depth_*.png"))) == want and want in (4, 12)
+    assert f"views: {label}" in out
+    # an explicit choice is kept whatever the field
+    rc = main(["export", str(run), "--depth", str(tmp_path / "t"), "--views", "test"])
+    assert rc == 0 and len(list((tmp_path / "t").glob("depth_*.png"))) == len(trainer.scene.test_ids)
+
+
+def test_export_help_names_the_auto_views(capsys):
+    from app.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "{auto,all,train,test,path}" in out and "(default: auto)" in out and "--field sensor run" in out

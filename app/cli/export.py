@@ -33,9 +33,10 @@ class Export:
     """Mesh to write (.ply)."""
     depth: Path | None = None
     """Folder to create with the depth maps."""
-    views: Literal["all", "train", "test", "path"] = "all"
-    """Views to render: every view of the scene, its training or test views, or a loop through the
-    training views (--path-frames views)."""
+    views: Literal["auto", "all", "train", "test", "path"] = "auto"
+    """Views to render: auto (the training views for a --field sensor run, where its metric depth pinned the
+    surfaces; every view for the other fields), every view of the scene, its training or test views, or a
+    loop through the training views (--path-frames views)."""
     path_frames: int = 24
     """Views on the loop (with --views path)."""
     width: int | None = None
@@ -85,6 +86,7 @@ class Export:
                                 min_acc=self.min_acc, stride=self.stride, voxel=self.voxel, depth_mode=self.depth_mode,
                                 min_views=self.min_views)
         cams = ge.export_cameras(trainer, s)
+        print(f"views: {ge.describe_views(s.views, ge.run_field(trainer))}")
         bar = Progress(len(cams), f"render {len(cams)} views")
         rendered = ge.render_views(trainer, cams, on_view=lambda k, n: bar.update(k - bar.done), depth_mode=s.depth_mode)
         bar.close()

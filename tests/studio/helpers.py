@@ -15,6 +15,20 @@ def tiny_train_config(steps: int = 40, **overrides):
     return TrainConfig.from_flat(**values)
 
 
+def tiny_run(scene_dir, run_dir, field: str, steps: int = 5):
+    """A saved run of ``field`` ("fast" or "sensor") on the scene at ``scene_dir``, small enough for a CPU test."""
+    from nerf.fields.config import SensorFieldConfig
+    from nerf.loaders import load_scene
+    from nerf.trainer import Trainer
+
+    sensor = SensorFieldConfig(density_resolution=24, plane_schedule=((0, 8),), components=2, hidden=8)
+    trainer = Trainer.create(load_scene(scene_dir), tiny_train_config(steps=steps, field=field, sensor=sensor),
+                             run_dir=run_dir)
+    trainer.control.run()
+    trainer.save_checkpoint()
+    return trainer
+
+
 def run_until(predicate, timeout_ms: int = 30_000, poll_ms: int = 10) -> None:
     """Run a real Qt event loop until ``predicate()`` is true (unlike qtbot.waitUntil, which sleeps in 10 ms
     slices, this keeps the UI thread free, so the stall probe measures the app and not the test).

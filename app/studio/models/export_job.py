@@ -62,12 +62,12 @@ class ExportJob(QObject):
             self.stateChanged.emit(state)
 
     def new_path(self, kind: str) -> Path:
-        return self.videos_dir / f"video-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        return unused(self.videos_dir, f"video-{kind}-{time.strftime('%Y%m%d-%H%M%S')}", ".mp4")
 
     def new_geometry_path(self, kind: str) -> Path:
         """A new name under the workspace's geometry folder (next to the videos folder)."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return self.videos_dir.parent / "geometry" / f"{kind}-{stamp}{GEOMETRY_SUFFIX[kind]}"
+        return unused(self.videos_dir.parent / "geometry", f"{kind}-{stamp}", GEOMETRY_SUFFIX[kind])
 
     def start(self, request: ExportRequest) -> None:
         if self.training.trainer is None:
@@ -142,3 +142,12 @@ class ExportJob(QObject):
             job = self._job
             job.stop()
             self._on_done(job)
+
+
+def unused(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem+suffix``, or ``stem-2``, ``stem-3``... when that exists (two exports in the same second)."""
+    out, n = folder / f"{stem}{suffix}", 1
+    while out.exists():
+        n += 1
+        out = folder / f"{stem}-{n}{suffix}"
+    return out

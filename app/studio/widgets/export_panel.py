@@ -28,6 +28,7 @@ from app.studio.widgets.geometry_section import GeometrySection
 from app.studio.widgets.image_view import ImagePane
 from app.studio.widgets.path_editor import PathEditor
 from nerf import ACTIVE_STATES, RenderResult
+from nerf.geometry_export import run_field
 
 SCALES = (("full", 1.0), ("1/2", 0.5), ("1/4", 0.25))
 
@@ -74,7 +75,8 @@ class ExportPanel(QWidget):
         job.finished.connect(self._on_finished)
         job.frame.connect(self._on_frame)
         job.error.connect(self._on_error)
-        training.trainerChanged.connect(lambda: (self._update_resolution(), self._on_state(job.state)))
+        training.trainerChanged.connect(lambda: (self._update_resolution(), self._on_state(job.state),
+                                                 self.geometry.show_field(run_field(training.trainer))))
         training.stateChanged.connect(lambda _s: self._on_state(job.state))
         training.snapshot.connect(lambda _s: self._on_state(job.state))  # the step it would export
         self._on_state(job.state)

@@ -16,10 +16,8 @@ from PyQt6.QtWidgets import (
 
 from app.studio.types import GEOMETRY_KINDS, GeometryRequest
 from nerf import GeometrySettings
-from nerf.geometry_export import DEPTH_MODES
+from nerf.geometry_export import DEPTH_MODES, VIEW_SETS, describe_views
 
-VIEW_LABELS = {"all": "every view of the scene", "train": "the training views", "test": "the held-out views",
-               "path": "a loop through the training views"}
 DEPTH_LABELS = {"normalised": "where the opacity lies (as renders)", "far_background": "transparent rest at the far bound"}
 """Labels of nerf.geometry_export.DEPTH_MODES, as `sparsenerf export --depth-mode` (docs/export.md: which for what)."""
 
@@ -33,8 +31,8 @@ class GeometrySection(QWidget):
         for key, label in GEOMETRY_KINDS.items():
             self.kind.addItem(label, key)
         self.views = QComboBox()
-        for key, label in VIEW_LABELS.items():
-            self.views.addItem(label, key)
+        for key in VIEW_SETS:
+            self.views.addItem(describe_views(key, None), key)  # "auto": the rule, until a run is loaded
         defaults = GeometrySettings()  # the CLI's defaults
         self.views.setCurrentIndex(self.views.findData(defaults.views))
         self.min_acc = QDoubleSpinBox(minimum=0.0, maximum=0.99, singleStep=0.05, decimals=2, value=defaults.min_acc)
@@ -60,6 +58,10 @@ class GeometrySection(QWidget):
         col.addWidget(title)
         col.addLayout(form)
         col.addWidget(self.export_button)
+
+    def show_field(self, field: str | None) -> None:
+        """Name what "auto" renders for a run of ``field`` (None: no run yet), as the export will resolve it."""
+        self.views.setItemText(self.views.findData("auto"), describe_views("auto", field))
 
     def request(self, width: int | None) -> GeometryRequest:
         settings = GeometrySettings(views=self.views.currentData(), width=width, min_acc=self.min_acc.value(),
