@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "TrainSnapshot": "nerf.types",
     "StepStats": "nerf.types",
     "view_camera": "nerf.inference",
+    "LivePreview": "nerf.preview",
     # evaluation
     "evaluate_views": ("nerf.evaluate", "evaluate"),
     "load_lpips": "nerf.lpips",
@@ -67,7 +68,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
 
 __all__ = [
     "ACTIVE_STATES", "Budget", "Camera", "CameraPath", "ConfigError", "ENDED_STATES", "GeometrySettings",
-    "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
+    "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "LivePreview", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
     "Reporting", "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer",
     "apply_threads", "available_cores", "default_threads", "detect_layout", "evaluate_views",
     "keyframe_from_camera", "load_camera_path", "load_lpips", "load_scene", "path_cameras", "render_video",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from nerf.lpips import ENV_VAR as LPIPS_ENV_VAR
     from nerf.lpips import load_lpips
     from nerf.paths import camera_path as path_cameras
+    from nerf.preview import LivePreview
     from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
     from nerf.scene import Scene
     from nerf.threads import apply_threads, available_cores, default_threads

@@ -12,28 +12,32 @@ from app.studio.models.training_session import TrainingSession
 from app.studio.types import PreviewFrame, RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import RenderWorker
-from nerf import ENDED_STATES, Camera, RunState
+from nerf import ENDED_STATES, Camera, LivePreview, RunState
 
-MOVING_SCALE = 0.25
-"""Resolution factor of renders while the camera moves."""
+MOVING_SCALE = 0.5
+"""Resolution factor of renders while the camera moves (a quarter of the pixels: several frames a second)."""
 SETTLE_MS = 250
 """The camera counts as still this long after the last move; then a full-resolution render is asked for."""
-REFRESH_MS = 2000
+REFRESH_MS = 500
 """While training, re-render the (still) view at most this often so the preview follows the training."""
-REFRESH_SHARE = 0.05
-"""...and no more often than keeps those renders under this share of the training thread's time: a
-full-resolution render takes a few tenths of a second on a CPU, which every 2 s would cost the run a
-fifth of its steps (benchmarks/studio_training.py)."""
+REFRESH_SHARE = 1.0
+"""...and no more often than keeps those renders under this share of the render thread's time. A local
+trainer's previews render on that thread beside the training (``RenderWorker``: a copy of the field), on
+the core the training's thread budget leaves free (``nerf.threads``), so a resting camera costs the run
+only the copies (benchmarks/preview_fps.py)."""
+REMOTE_REFRESH_SHARE = 0.05
+"""The share for a remote trainer (app.cluster), which serves previews between its steps: a full-resolution
+render takes a few tenths of a second on a CPU, which every 2 s would cost the run a fifth of its steps."""
 
 
 class PreviewSession(QObject):
     """Turns camera moves into render requests; emits ``rendered(PreviewFrame)``, and ``failed(str)`` when a
     render raised (later requests are still served).
 
-    Requests go to a RenderWorker thread (its latest-wins slot), which hands them to
-    ``Trainer.request_render``: while the training loop runs the trainer serves them between steps
-    (coalescing too), otherwise they render at once on the render thread. Either way the UI thread
-    never renders, and a result older than one already shown is dropped.
+    Requests go to a RenderWorker thread (its latest-wins slot), which renders a local trainer's field
+    there, from a copy taken between two steps, while the training goes on (a remote trainer serves them
+    between its steps). Either way the UI thread never renders, and a result older than one already shown
+    is dropped.
     """
 
     rendered = pyqtSignal(PreviewFrame)
@@ -124,7 +128,8 @@ class PreviewSession(QObject):
         cam = self.camera.camera
         if cam is not None and result.camera.width >= cam.width * self.full_scale * 0.99:
             took_ms = (time.monotonic() - request.asked_at) * 1000
-            self._refresh.setInterval(max(REFRESH_MS, int(took_ms / REFRESH_SHARE)))
+            share = REFRESH_SHARE if LivePreview.supports(self.trainer) else REMOTE_REFRESH_SHARE
+            self._refresh.setInterval(max(REFRESH_MS, int(took_ms / share)))
         if request.request_id < self._shown_id:
             return  # an older request finished late: keep the newer image
         self._shown_id = request.request_id

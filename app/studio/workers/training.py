@@ -11,7 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 
 from app.studio.types import RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import Worker
-from nerf import LatestSlot, TrainSnapshot
+from nerf import LatestSlot, LivePreview, TrainSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,13 @@ class TrainingWorker(Worker):
 class RenderWorker(Worker):
     """Serves preview render requests, newest first: ``requests`` is a latest-wins slot.
 
-    ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. Each
-    request goes to ``trainer.control.request_render``: served between steps on the training thread while
-    its loop runs (the loop coalesces too), else rendered right here. ``rendered(RenderedFrame)``
-    carries each result, ``renderFailed(RenderFailure)`` a render that raised (the worker goes on serving
-    later requests). ``render_lock`` serialises use of the model with the export thread.
+    ``submit`` replaces any request not yet started, so a moving camera never builds a backlog. A local
+    trainer's request renders right here, beside the training: under ``render_lock`` (which the training
+    loop holds around each step, and the export thread around its renders) the field is copied into a
+    ``nerf.LivePreview`` when it changed, then the copy renders through the fast preview path while the
+    training goes on. A remote trainer's request goes to ``trainer.control.request_render`` (served between
+    its steps). ``rendered(RenderedFrame)`` carries each result, ``renderFailed(RenderFailure)`` a render
+    that raised (the worker goes on serving later requests).
     """
 
     rendered = pyqtSignal(RenderedFrame)
@@ -83,6 +85,7 @@ class RenderWorker(Worker):
         super().__init__()
         self.render_lock = render_lock
         self.requests: LatestSlot[tuple[Any, RenderRequest]] = LatestSlot()
+        self.live = LivePreview()
         self._wake = threading.Event()
 
     def submit(self, trainer: Any, request: RenderRequest) -> None:
@@ -109,7 +112,13 @@ class RenderWorker(Worker):
 
         try:
             with self.render_lock:
-                trainer.control.request_render(request.camera,
-                                               lambda result: self.rendered.emit(RenderedFrame(request, result)), failed)
+                if not self.live.supports(trainer):
+                    trainer.control.request_render(
+                        request.camera, lambda result: self.rendered.emit(RenderedFrame(request, result)), failed)
+                    return
+                self.live.sync(trainer)  # no step runs while the lock is held
+            result = self.live.render(request.camera)  # the copy: the training steps on meanwhile
         except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
             failed(exc)
+            return
+        self.rendered.emit(RenderedFrame(request, result))

@@ -1,0 +1,135 @@
+"""Live previews that keep up with training: a fast render path and a copy of the field to render it from.
+
+``render_preview`` renders a camera like ``nerf.inference.render_image``, through ``nerf.preview_march``
+(coarse empty-space skipping, early ray termination) for the field that has a fast path (sensor); the
+others (fast, mipnerf) through their own render.
+
+``LivePreview`` lets a second thread render while the training thread steps: ``sync(trainer)``, called while
+no step runs (under the loop's ``step_lock``), copies the field into a private mirror (in place when the
+shapes still match: a few tens of milliseconds for the largest field); ``render(camera)`` then renders the
+mirror, on any thread, while training goes on. Training is untouched: the preview only reads the copy and
+draws no random numbers. On a 2-core box the training thread keeps its core (``nerf.threads`` leaves one
+free) and the preview renders on the other.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from typing import Any
+
+import torch
+
+from nerf.fields.base import RayBatch
+from nerf.inference import eval_mode, render_image
+from nerf.march import clip_to_box
+from nerf.preview_march import PreviewPlan, render_plan
+from nerf.scene_rays import SceneRays
+from nerf.types import Camera, RenderResult
+
+__all__ = ["LivePreview", "preview_plan", "render_preview"]
+
+
+def preview_plan(field: torch.nn.Module, rays: RayBatch) -> PreviewPlan | None:
+    """The fast-path plan of ``field`` for ``rays`` (the samples its eval render takes), or None without one.
+
+    Only the sensor field has one: its sampler tests ~250 samples per ray against the occupancy grid. The fast
+    field's own render is already as quick (~50 bins per ray at 48^3; 0.28 s of CPU at 320x240 against 0.34 s
+    through this path, benchmarks/RESULTS.md), so it and the mipnerf field render as they are.
+    """
+    from nerf.fields.sensor import SensorField
+
+    if not isinstance(field, SensorField):
+        return None
+    c, grid, step = field.config, field.occupancy, field.step_size()
+    near, far = clip_to_box(rays, grid.aabb)
+    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
+    return PreviewPlan(near, far, step, n, grid, c.max_samples, field.density_fn, field.colour_fn,
+                       field.env(rays.viewdirs), c.weight_threshold)
+
+
+@torch.no_grad()
+def render_preview(field: torch.nn.Module, rays: SceneRays, camera: Camera, chunk: int, step: int = 0,
+                   colour_weight: float = 0.0) -> RenderResult:
+    """Render every pixel of ``camera`` through the fast path (``render_image`` for fields without one);
+    ``colour_weight``: colour only at samples of at least this weight (``nerf.preview_march.render_plan``).
+
+    Returns: rgb uint8 [H, W, 3], depth and acc float32 [H, W], as ``nerf.inference.render_image``.
+    """
+    batch = rays.camera(camera)
+    with eval_mode(field):
+        if preview_plan(field, batch.index(slice(0, 1))) is None:
+            return render_image(field, rays, camera, chunk, step)
+        rgb, depth, acc = [], [], []
+        for s in range(0, len(batch), chunk):
+            part = batch.index(slice(s, s + chunk))
+            out = render_plan(part, preview_plan(field, part), colour_weight=colour_weight)
+            rgb.append(out[0]), depth.append(out[1]), acc.append(out[2])
+    h, w = camera.height, camera.width
+    rgb_u8 = (torch.cat(rgb).clamp(0, 1) * 255 + 0.5).to(torch.uint8).reshape(h, w, 3).cpu().numpy()
+    return RenderResult(rgb=rgb_u8, depth=torch.cat(depth).reshape(h, w).float().cpu().numpy(),
+                        acc=torch.cat(acc).reshape(h, w).float().cpu().numpy(), camera=camera, step=step,
+                        depth_is_ndc=rays.scene.ndc)
+
+
+class LivePreview:
+    """Renders a private copy of a trainer's field, so that previews run beside the training (module docstring).
+
+    ``sync`` and ``render`` may be called from different threads; ``render`` uses the copy of the last ``sync``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._mirror: torch.nn.Module | None = None
+        self._source: Any = None
+        self._step = -1
+        self._rays: SceneRays | None = None
+        self._chunk = 16384
+
+    @staticmethod
+    def supports(trainer: Any) -> bool:
+        """True for a local trainer (one whose field lives in this process); a remote one renders itself."""
+        return isinstance(getattr(trainer, "field", None), torch.nn.Module) and hasattr(trainer, "rays")
+
+    def sync(self, trainer: Any) -> None:
+        """Copy ``trainer``'s field into the mirror when it changed (a new trainer or a new step). Call it while
+        no training step runs (the studio holds the loop's step lock)."""
+        with self._lock:
+            if self._source is trainer and self._step == trainer.step_count:
+                return
+            self._mirror = _mirror(trainer.field, None if self._source is not trainer else self._mirror)
+            self._source, self._step = trainer, trainer.step_count
+            self._rays, self._chunk = trainer.rays, trainer.config.reporting.render_chunk
+
+    def render(self, camera: Camera) -> RenderResult:
+        """Render ``camera`` with the field as of the last ``sync``."""
+        with self._lock:
+            field, rays, chunk, step = self._mirror, self._rays, self._chunk, self._step
+        if field is None or rays is None:
+            raise RuntimeError("LivePreview.render before sync")
+        return render_preview(field, rays, camera, chunk, step)
+
+
+@torch.no_grad()
+def _mirror(field: torch.nn.Module, mirror: torch.nn.Module | None) -> torch.nn.Module:
+    """``mirror`` overwritten with ``field``'s state when every tensor keeps its shape, else a new deep copy."""
+    src = field.state_dict()
+    if mirror is not None:
+        dst = mirror.state_dict()
+        if dst.keys() == src.keys() and all(dst[k].shape == v.shape and dst[k].dtype == v.dtype for k, v in src.items()):
+            for k, v in src.items():
+                dst[k].copy_(v)
+            return mirror
+    new = copy.deepcopy(field)
+    for p in new.parameters():
+        p.requires_grad_(False)
+    return new.eval()
+
+
+def psnr_between(a, b) -> float:
+    """PSNR (dB) of uint8 image ``a`` [H, W, 3] against ``b`` (the preview against the full render)."""
+    import numpy as np
+
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 255.0**2
+    return math.inf if mse == 0 else -10.0 * math.log10(mse)

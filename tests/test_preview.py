@@ -1,0 +1,130 @@
+"""The live preview's fast render path against its reference (the field's own sampler and renderer), and the
+field copy that lets it render beside the training (issue 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nerf.fields.base import RayBatch
+from nerf.loaders import load_scene
+from nerf.march import march
+from nerf.occupancy import OccupancyGrid
+from nerf.preview import LivePreview, psnr_between, render_preview
+from nerf.preview_march import PreviewPlan, render_plan
+from nerf.render_fn import render_samples
+from nerf.trainer import TrainConfig, Trainer
+
+
+def _random_rays(n: int, seed: int) -> RayBatch:
+    """Rays from inside and outside the box [-1, 1] x [-0.7, 0.9] x [0, 2], in every direction (z = +-1 or so)."""
+    g = torch.Generator().manual_seed(seed)
+    o = torch.rand(n, 3, generator=g) * torch.tensor([4.0, 4.0, 4.0]) - torch.tensor([2.0, 2.0, 1.0])
+    d = torch.randn(n, 3, generator=g)
+    d[:, :2] *= 0.6
+    d = d / d[:, 2:3].abs().clamp(min=0.3)
+    return RayBatch(o, d, d / d.norm(dim=-1, keepdim=True), torch.full((n, 1), 1e-3), torch.full((n, 1), 0.1),
+                    torch.full((n, 1), 6.0))
+
+
+def _functions(seed: int):
+    """A smooth density with opaque and foggy parts, and a colour, both of world points."""
+    g = torch.Generator().manual_seed(seed)
+    centres, scales = torch.rand(6, 3, generator=g) * 2 - 1, torch.rand(6, generator=g) * 40 + 2
+
+    def density(p: torch.Tensor) -> torch.Tensor:
+        return (scales * torch.exp(-((p[:, None, :] - centres) ** 2).sum(-1) * 8)).sum(-1)
+
+    def colour(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.stack([p[:, 0] * 3, p[:, 1] * 2 + p[:, 2], torch.sin(p.sum(-1) * 4)], -1))
+
+    return density, colour
+
+
+@pytest.mark.parametrize("seed,shape,limit", [(0, (23, 17, 21), 6), (1, (40, 32, 41), 24), (2, (9, 9, 9), 3)])
+def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape, limit):
+    """Random occupancy (cells whose count per side is no multiple of the block size), rays starting inside and
+    outside the box in every direction: the same colour, opacity and depth as march + render_samples."""
+    aabb = torch.tensor([[-1.0, -0.7, 0.0], [1.0, 0.9, 2.0]])
+    grid = OccupancyGrid(aabb, shape)
+    g = torch.Generator().manual_seed(seed)
+    grid.occupied = torch.rand(shape, generator=g) < 0.08
+    rays = _random_rays(3000, seed)
+    density, colour = _functions(seed)
+    step = 0.5 * grid.cell_size()
+    bg = torch.rand(len(rays), 3, generator=g)
+    samples = march(rays, grid, step, limit, randomized=False)
+    ref = render_samples(rays, samples, density, colour, bg, weight_threshold=1e-3)
+    from nerf.march import clip_to_box
+
+    near, far = clip_to_box(rays, aabb)
+    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
+    plan = PreviewPlan(near, far, step, n, grid, limit, density, colour, bg, 1e-3)
+    for coarse, window in ((8, 32), (4, 5), (3, 64)):
+        rgb, depth, acc = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0)
+        torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-4)
+    # early termination and fewer colour evaluations: close, not equal
+    rgb, _, acc = render_plan(rays, plan, min_transmittance=1e-3, colour_weight=0.05)
+    assert float((acc - ref.acc).abs().max()) <= 1e-3
+    assert float((rgb - ref.rgb).abs().mean()) < 0.01
+
+
+def _sensor_trainer(scene_dir, steps: int) -> Trainer:
+    scene = load_scene(scene_dir)
+    cfg = TrainConfig.from_flat(field="sensor", steps=steps, batch_rays=256, threads=1)
+    cfg.sensor = type(cfg.sensor)(density_resolution=48, plane_schedule=((0, 16), (4, 32)), components=4, hidden=16)
+    trainer = Trainer.create(scene, cfg)
+    for _ in range(steps):
+        trainer.step()
+    return trainer
+
+
+def test_the_sensor_fields_preview_is_its_render(virtual_scenes):
+    trainer = _sensor_trainer(virtual_scenes[0], 3)
+    scene = trainer.scene
+    for cam in (trainer.view_camera(scene.test_ids[0]), trainer.view_camera(scene.train_ids[1]).scaled(0.5)):
+        full = trainer.render(cam)
+        fast = render_preview(trainer.field, trainer.rays, cam, 1000, trainer.step_count)
+        assert (full.acc > 0.2).mean() > 0.5  # the view shows the room, not only the background
+        assert np.abs(fast.rgb.astype(int) - full.rgb).max() <= 1
+        np.testing.assert_allclose(fast.acc, full.acc, atol=1e-3)
+        np.testing.assert_allclose(fast.depth, full.depth, atol=1e-3, rtol=1e-3)
+        assert psnr_between(render_preview(trainer.field, trainer.rays, cam, 1000, colour_weight=0.05).rgb, full.rgb) > 30
+
+
+def test_fields_without_a_fast_path_render_as_they_do(virtual_scenes):
+    scene = load_scene(virtual_scenes[1])
+    trainer = Trainer.create(scene, TrainConfig.from_flat(field="fast", steps=1, threads=1))
+    cam = trainer.view_camera(scene.test_ids[0]).scaled(0.5)
+    np.testing.assert_array_equal(render_preview(trainer.field, trainer.rays, cam, 4096).rgb, trainer.render(cam).rgb)
+
+
+def test_the_live_preview_renders_a_copy_taken_between_steps(virtual_scenes):
+    trainer = _sensor_trainer(virtual_scenes[2], 2)
+    cam = trainer.view_camera(trainer.scene.test_ids[0]).scaled(0.5)
+    live = LivePreview()
+    assert live.supports(trainer) and not live.supports(object())
+    with pytest.raises(RuntimeError):
+        live.render(cam)
+    live.sync(trainer)
+    first = live.render(cam)
+    np.testing.assert_array_equal(first.rgb, render_preview(trainer.field, trainer.rays, cam, 16384).rgb)
+    mirror = live._mirror
+    assert all(a.data_ptr() != b.data_ptr() for a, b in zip(mirror.parameters(), trainer.field.parameters()))
+    trainer.step()  # the copy keeps the state it was taken at
+    assert live.render(cam).step == first.step == 2
+    np.testing.assert_array_equal(live.render(cam).rgb, first.rgb)
+    trainer.step()
+    trainer.step()  # the VM planes grew (step 4): the copy must be a new one
+    live.sync(trainer)
+    assert live._mirror is not mirror and live._mirror.planes.shape == trainer.field.planes.shape
+    mirror = live._mirror
+    trainer.step()
+    live.sync(trainer)  # same shapes: copied in place
+    assert live._mirror is mirror
+    now = live.render(cam)
+    assert now.step == trainer.step_count == 6
+    np.testing.assert_array_equal(now.rgb, render_preview(trainer.field, trainer.rays, cam, 16384).rgb)
