@@ -80,7 +80,7 @@ def phase(trainer, kind: str, seconds: float) -> dict:
             live.render(orbit(trainer, frames))
         else:
             done = threading.Event()
-            trainer.control.request_render(orbit(trainer, frames), lambda r: done.set(), lambda e: done.set())
+            trainer.control.request_render(orbit(trainer, frames), lambda r, ev=done: ev.set(), lambda e, ev=done: ev.set())
             done.wait(60)
         cpu += time.thread_time() - c0
         frames += 1
@@ -94,6 +94,7 @@ def phase(trainer, kind: str, seconds: float) -> dict:
 
 def quality(trainer, views: int = 3) -> tuple[float, float, float]:
     """(min PSNR of the preview against the full render over ``views`` held-out views, full s, preview s)."""
+    from nerf import LivePreview
     from nerf.preview import psnr_between, render_preview
 
     out, tf, tp = [], 0.0, 0.0
@@ -103,7 +104,8 @@ def quality(trainer, views: int = 3) -> tuple[float, float, float]:
         full = trainer.render(cam)
         tf += time.thread_time() - t
         t = time.thread_time()
-        fast = render_preview(trainer.field, trainer.rays, cam, trainer.config.reporting.render_chunk)
+        fast = render_preview(trainer.field, trainer.rays, cam, trainer.config.reporting.render_chunk,
+                              colour_weight=LivePreview.COLOUR_WEIGHT)
         tp += time.thread_time() - t
         out.append(psnr_between(fast.rgb, full.rgb))
     return min(out), tf / views, tp / views

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from nerf.fields.base import RayBatch
 from nerf.occupancy import OccupancyGrid
 
-__all__ = ["PreviewPlan", "coarse_blocks", "render_plan"]
+__all__ = ["PreviewPlan", "RayStarts", "coarse_blocks", "render_plan"]
 
 
 @dataclass
@@ -97,23 +97,32 @@ def _stretches(rays: RayBatch, plan: PreviewPlan, blocks: torch.Tensor, coarse: 
         occ &= (b >= 0) & (b < dim)
         flat = flat * dim + b
     occ &= blocks.reshape(-1)[flat.long().clamp(0, blocks.numel() - 1)]
-    # the occupied stretches first, in order (a stable sort of "not occupied"), then only as many columns as needed
-    q = max(1, int(occ.sum(-1).max()))
-    order = torch.sort((~occ).to(torch.uint8), dim=-1, stable=True).indices[:, :q]
-    keep = torch.gather(occ, 1, order)
-    k_lo = torch.floor(plan.index_of(torch.gather(lo, 1, order))).long() - 1
-    k_hi = torch.ceil(plan.index_of(torch.gather(hi, 1, order))).long() + 1
-    return k_lo.clamp(min=0), torch.where(keep, k_hi, torch.full_like(k_hi, -1))
+    # the occupied stretches, in order, in the first columns (slot = running count - 1), only as many as needed
+    count = torch.cumsum(occ, dim=-1)
+    q = max(1, int(count[:, -1].max()))
+    r, c = occ.nonzero(as_tuple=True)
+    slot = count[r, c] - 1
+    k_lo = torch.zeros((len(occ), q), device=occ.device, dtype=torch.long)
+    k_hi = torch.full((len(occ), q), -1, device=occ.device, dtype=torch.long)
+    k_lo[r, slot] = torch.floor(plan.index_of(lo)[r, c]).long().clamp(min=1) - 1
+    k_hi[r, slot] = torch.ceil(plan.index_of(hi)[r, c]).long() + 1
+    return k_lo, k_hi
+
+
+_LOG_MIN_TRANS = math.log1p(-(1.0 - 1e-6))
+"""log(1 - alpha) of the most opaque step ``nerf.rendering.weights_from_alpha`` allows."""
 
 
 @dataclass
 class _Accum:
     """Per-ray running sums of a render [R]: rgb [R, 3], acc, shaded (the weight of the samples coloured), wt
-    (sum w t), log_t (log transmittance), count, and the largest weight so far with its t (``best_w``, ``best_t``)."""
+    (sum w t), log_t (log transmittance), count, the index of the first occupied sample (``first``, long), and the
+    largest weight so far with its t (``best_w``, ``best_t``)."""
 
     rgb: torch.Tensor
     acc: torch.Tensor
     shaded: torch.Tensor
+    first: torch.Tensor
     wt: torch.Tensor
     log_t: torch.Tensor
     count: torch.Tensor
@@ -121,15 +130,30 @@ class _Accum:
     best_t: torch.Tensor
 
     @classmethod
-    def zeros(cls, R: int, like: torch.Tensor) -> _Accum:
+    def zeros(cls, R: int, like: torch.Tensor, n: int) -> _Accum:
         z = lambda *s: torch.zeros(*s, device=like.device, dtype=like.dtype)  # noqa: E731
-        return cls(z(R, 3), z(R), z(R), z(R), z(R), torch.zeros(R, device=like.device, dtype=torch.long), z(R), z(R))
+        long = lambda v: torch.full((R,), v, device=like.device, dtype=torch.long)  # noqa: E731
+        return cls(z(R, 3), z(R), z(R), long(n), z(R), z(R), long(0), z(R), z(R))
+
+
+@dataclass
+class RayStarts:
+    """What a render learnt about where its rays' samples are, for the next render of the SAME rays through the
+    SAME occupancy (a preview refreshed while the camera rests): the occupied stretches (k_lo, k_hi [R, Q]) and
+    the index of each ray's first occupied sample (``first`` [R]; n: none)."""
+
+    k_lo: torch.Tensor
+    k_hi: torch.Tensor
+    first: torch.Tensor
 
 
 @torch.no_grad()
 def render_plan(rays: RayBatch, plan: PreviewPlan, coarse: int = 8, window: int = 32,
-                min_transmittance: float = 1e-4, colour_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Render R rays through ``plan`` (module docstring). Returns rgb [R, 3], depth [R], acc [R].
+                min_transmittance: float = 1e-4, colour_weight: float = 0.0, starts: RayStarts | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, RayStarts]:
+    """Render R rays through ``plan`` (module docstring). Returns rgb [R, 3], depth [R], acc [R] and the
+    ``RayStarts`` of these rays; given the ``starts`` of an earlier render of the same rays and occupancy, each
+    ray begins at its first occupied sample and the stretches are not computed again.
 
     ``colour_weight``: 0 evaluates colour at every sample whose weight passes the plan's threshold (as the
     field does); above it, only at samples whose weight passes ``colour_weight``, their mean colour standing
@@ -138,9 +162,12 @@ def render_plan(rays: RayBatch, plan: PreviewPlan, coarse: int = 8, window: int 
     once its surfaces are sharp.
     """
     R = len(rays)
-    k_lo, k_hi = _stretches(rays, plan, coarse_blocks(plan.grid, coarse), coarse)
-    a = _Accum.zeros(R, rays.origins)
-    k_next = torch.zeros(R, device=rays.origins.device, dtype=torch.long)
+    if starts is None:
+        k_lo, k_hi = _stretches(rays, plan, coarse_blocks(plan.grid, coarse), coarse)
+        k_next = torch.zeros(R, device=rays.origins.device, dtype=torch.long)
+    else:
+        k_lo, k_hi, k_next = starts.k_lo, starts.k_hi, starts.first.clone()
+    a = _Accum.zeros(R, rays.origins, plan.n)
     rows = torch.arange(R, device=rays.origins.device)
     log_min = math.log(min_transmittance) if min_transmittance > 0 else -math.inf
     limit = plan.limit
@@ -165,55 +192,69 @@ def render_plan(rays: RayBatch, plan: PreviewPlan, coarse: int = 8, window: int 
             rgb = rgb.index_put((hit,), a.acc[hit, None] * plan.colour_fn(pts, rays.viewdirs[hit]))
     if plan.background is not None:
         rgb = rgb + (1.0 - a.acc)[:, None] * plan.background
-    return rgb, _depth(plan, rays, a), a.acc
+    return rgb, _depth(plan, rays, a), a.acc, RayStarts(k_lo, k_hi, a.first)
 
 
 def _window(rays: RayBatch, plan: PreviewPlan, rows: torch.Tensor, start: torch.Tensor, window: int, a: _Accum,
             shade_above: float) -> None:
-    """Test, evaluate and composite ``window`` samples from index ``start`` [r] of the rays ``rows`` [r]."""
+    """Test, evaluate and composite ``window`` samples from index ``start`` [r] of the rays ``rows`` [r].
+
+    Only the occupancy test sees all r x W samples; density, compositing and colour see the kept ones, flat
+    (a ray's kept samples are consecutive and in order: its transmittance is a segment of one cumulative sum).
+    """
     o, d, near, far = rays.origins[rows], rays.directions[rows], plan.near[rows], plan.far[rows]
-    k = start[:, None] + torch.arange(window, device=start.device)  # [r, W]
-    t = near + (k.to(near.dtype) + 0.5) * plan.step
+    k = start.to(near.dtype)[:, None] + torch.arange(window, device=start.device, dtype=near.dtype)  # [r, W]
+    t = near + (k + 0.5) * plan.step
     valid = (k < plan.n) & (t < far) & _occupied(plan.grid, o, d, t)
     rank = torch.cumsum(valid, dim=-1) + a.count[rows, None]  # 1-based rank of each kept sample on its ray
-    valid &= rank <= plan.limit
-    idx = valid.reshape(-1).nonzero().squeeze(1)  # flat indices of the kept samples
-    ray_of = rows[idx // window]
-    pts = rays.origins[ray_of] + t.reshape(-1)[idx, None] * rays.directions[ray_of]
-    density = torch.zeros(valid.numel(), device=t.device, dtype=t.dtype)
-    if idx.numel():
-        density = density.index_copy(0, idx, plan.density_fn(pts))
-    alpha = 1.0 - torch.exp(-density.reshape(valid.shape) * (plan.step * d.norm(dim=-1, keepdim=True)))
-    log_cum = torch.cumsum(torch.log1p(-alpha.clamp(max=1.0 - 1e-6)), dim=-1)
-    trans = torch.exp(a.log_t[rows, None] + torch.cat([torch.zeros_like(log_cum[:, :1]), log_cum[:, :-1]], -1))
-    w = alpha * trans
-    lit = (w.reshape(-1)[idx] > shade_above).nonzero().squeeze(1)  # among the kept samples
+    valid &= rank <= plan.limit  # (a ray still marching holds fewer: its first occupied sample is always kept)
+    kept = valid.sum(-1)  # [r]
+    idx = valid.reshape(-1).nonzero().squeeze(1)  # flat indices of the kept samples, ray by ray
+    if not idx.numel():
+        return
+    row = idx // window  # position in ``rows`` of each kept sample
+    ray_of, ts = rows[row], t.reshape(-1)[idx]
+    first_of = torch.cumsum(kept, 0) - kept  # where each ray's kept samples begin in ``idx``
+    has = (kept > 0).nonzero().squeeze(1)
+    head = first_of[has]
+    a.first[rows[has]] = torch.minimum(a.first[rows[has]], start[has] + idx[head] % window)
+    pts = rays.origins[ray_of] + ts[:, None] * rays.directions[ray_of]
+    tau = plan.density_fn(pts) * (plan.step * d.norm(dim=-1)[row])  # optical depth of each step
+    alpha = 1.0 - torch.exp(-tau)
+    log_step = torch.clamp(-tau, min=_LOG_MIN_TRANS)  # = log1p(-alpha clamped to 1 - 1e-6), as the renderer
+    # exclusive cumulative log transmittance within each ray: one float64 cumsum, minus each ray's start value
+    before = torch.cumsum(log_step.double(), 0) - log_step
+    within = (before - before[first_of.clamp(max=len(idx) - 1)][row]).to(log_step.dtype)
+    w = alpha * torch.exp(a.log_t[ray_of] + within)
+    lit = (w > shade_above).nonzero().squeeze(1)
     if lit.numel():
-        w_lit = w.reshape(-1)[idx[lit]]
         colour = plan.colour_fn(pts[lit], rays.viewdirs[ray_of[lit]])
-        a.rgb.index_add_(0, ray_of[lit], w_lit[:, None] * colour)
-        a.shaded.index_add_(0, ray_of[lit], w_lit)
-    best_w, j = w.max(-1)
+        a.rgb.index_add_(0, ray_of[lit], w[lit, None] * colour)
+        a.shaded.index_add_(0, ray_of[lit], w[lit])
+    dense = torch.zeros(valid.numel(), device=w.device, dtype=w.dtype).index_copy_(0, idx, w).reshape(valid.shape)
+    best_w, j = dense.max(-1)
     better = best_w > a.best_w[rows]
     a.best_w[rows] = torch.where(better, best_w, a.best_w[rows])
     a.best_t[rows] = torch.where(better, t.gather(1, j[:, None])[:, 0], a.best_t[rows])
-    a.acc[rows] += w.sum(-1)
-    a.wt[rows] += (w * t).sum(-1)
-    a.log_t[rows] += log_cum[:, -1]
-    a.count[rows] += valid.sum(-1)
+    a.acc.index_add_(0, ray_of, w)
+    a.wt.index_add_(0, ray_of, w * ts)
+    a.log_t.index_add_(0, ray_of, log_step)
+    a.count[rows] += kept
 
 
 def _occupied(grid: OccupancyGrid, o: torch.Tensor, d: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """bool [r, W]: the points o + t d (o, d [r, 3], t [r, W]) in an occupied cell inside the box, as
-    ``OccupancyGrid.query`` decides (the same arithmetic, one pass per axis instead of [r, W, 3] tensors)."""
+    ``OccupancyGrid.query`` decides (the same arithmetic, one axis at a time instead of [r, W, 3] tensors; the
+    flat cell index is summed in float, exact below 2^24 cells, and only clamped for points outside the box)."""
     occ, dims = grid.occupied.reshape(-1), grid.occupied.shape
-    inside = torch.ones_like(t, dtype=torch.bool)
-    flat = torch.zeros_like(t, dtype=torch.long)
+    inside, flat = None, None
     for ax, n in enumerate(dims):
         u = (o[:, ax:ax + 1] + t * d[:, ax:ax + 1] - grid.aabb[0, ax]) / (grid.aabb[1, ax] - grid.aabb[0, ax])
-        inside &= (u >= 0) & (u <= 1)
-        flat = flat * n + (u * (n - 1)).round().long().clamp(0, n - 1)
-    return inside & occ[flat]
+        ok = (u >= 0) & (u <= 1)
+        inside = ok if inside is None else inside & ok
+        idx = (u * (n - 1)).round()
+        flat = idx if flat is None else flat * n + idx
+    return inside & occ[flat.clamp(0, occ.numel() - 1).long()]
 
 
 def _depth(plan: PreviewPlan, rays: RayBatch, a: _Accum) -> torch.Tensor:

@@ -62,12 +62,19 @@ def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape,
     n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
     plan = PreviewPlan(near, far, step, n, grid, limit, density, colour, bg, 1e-3)
     for coarse, window in ((8, 32), (4, 5), (3, 64)):
-        rgb, depth, acc = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0)
-        torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-4)
+        once = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0)
+        starts = once[3]
+        # the same rays again, each starting at the first occupied sample the first render found
+        again = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0, starts=starts)
+        for rgb, depth, acc in (once[:3], again[:3]):
+            torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-4)
+        first_ref = torch.where(samples.valid[:, 0], samples.t[:, 0], torch.inf)
+        got = torch.where(starts.first < n, near[:, 0] + (starts.first + 0.5) * step, torch.inf)
+        torch.testing.assert_close(got, first_ref)
     # early termination and fewer colour evaluations: close, not equal
-    rgb, _, acc = render_plan(rays, plan, min_transmittance=1e-3, colour_weight=0.05)
+    rgb, _, acc, _ = render_plan(rays, plan, min_transmittance=1e-3, colour_weight=0.05)
     assert float((acc - ref.acc).abs().max()) <= 1e-3
     assert float((rgb - ref.rgb).abs().mean()) < 0.01
 
@@ -111,7 +118,8 @@ def test_the_live_preview_renders_a_copy_taken_between_steps(virtual_scenes):
         live.render(cam)
     live.sync(trainer)
     first = live.render(cam)
-    np.testing.assert_array_equal(first.rgb, render_preview(trainer.field, trainer.rays, cam, 16384).rgb)
+    cw = LivePreview.COLOUR_WEIGHT
+    np.testing.assert_array_equal(first.rgb, render_preview(trainer.field, trainer.rays, cam, 16384, colour_weight=cw).rgb)
     mirror = live._mirror
     assert all(a.data_ptr() != b.data_ptr() for a, b in zip(mirror.parameters(), trainer.field.parameters()))
     trainer.step()  # the copy keeps the state it was taken at
@@ -127,4 +135,5 @@ def test_the_live_preview_renders_a_copy_taken_between_steps(virtual_scenes):
     assert live._mirror is mirror
     now = live.render(cam)
     assert now.step == trainer.step_count == 6
-    np.testing.assert_array_equal(now.rgb, render_preview(trainer.field, trainer.rays, cam, 16384).rgb)
+    np.testing.assert_array_equal(now.rgb, render_preview(trainer.field, trainer.rays, cam, 16384, colour_weight=cw).rgb)
+    assert live.render(cam).rgb.tobytes() == now.rgb.tobytes()  # a refresh of the resting camera: the same image

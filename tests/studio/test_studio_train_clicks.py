@@ -134,15 +134,17 @@ def test_a_failed_preview_render_is_shown_and_later_ones_work(studio, qtbot, tin
     preview = panel.preview
     run_until(lambda: preview.last is not None, 30_000)
     trainer = training.trainer
-    real_render, calls = trainer.render, []
+    from nerf import LivePreview  # what renders a local trainer's previews (beside the training)
 
-    def broken_once(camera, chunk=None):
+    real_render, calls = LivePreview.render, []
+
+    def broken_once(self, camera):
         calls.append(camera.width)
         if len(calls) == 1:
             raise RuntimeError("out of memory (simulated)")
-        return real_render(camera, chunk)
+        return real_render(self, camera)
 
-    monkeypatch.setattr(trainer, "render", broken_once)
+    monkeypatch.setattr(LivePreview, "render", broken_once)
     drag(preview.novel, 30, 0)
     run_until(lambda: "failed" in preview.info.text(), 30_000)
     assert "out of memory" in preview.info.text()
