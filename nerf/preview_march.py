@@ -1,21 +1,24 @@
 """A fast renderer for previews: the samples a field's own sampler would keep, found without testing them all.
 
-A field's sampler (``nerf.march``) tests every sample of every ray against the occupancy grid: at 320x240
-that is ~20 M occupancy look-ups for the sensor field, most of a preview's time. This renderer finds the
-same samples in three cheaper steps:
+The sensor field's sampler (``nerf.march.march``) tests every sample of every ray against the occupancy grid:
+at 320x240 that is ~20 M occupancy look-ups, most of a full render's time. This renderer finds the same
+samples in three cheaper steps:
 
 1. **coarse skipping**: the occupancy grid max-pooled ``coarse`` cells per block; each ray is cut exactly
    where it crosses the blocks' faces, and only the stretches through occupied blocks are looked at;
 2. **windows**: from the first occupied stretch, ``window`` consecutive samples of the ray's own lattice
-   (the positions the field's sampler uses) are tested against the fine grid, evaluated and composited;
+   (the positions the field's sampler uses) are tested against the fine grid; density, compositing and
+   colour see only the kept ones;
 3. **early ray termination**: a ray stops once its transmittance falls below ``min_transmittance``, or once
    it holds the field's sample limit; the others go on from their next occupied stretch (a new pass).
 
-Colour is evaluated only where a sample's compositing weight passes the field's ``weight_threshold``, as the
-field does. What is left out are samples in blocks with no occupied cell (exactly nothing) and samples behind
-transmittance ``min_transmittance`` (at most that much of each channel), so the preview matches the full
-render (tests/test_preview.py compares them; benchmarks/preview_fps.py reports the PSNR).
-"""
+A render also returns where each ray's first occupied sample was (``RayStarts``): the next render of the same
+camera through the same occupancy (a resting camera refreshed while the training goes on) starts there.
+
+What is left out are samples in blocks with no occupied cell (exactly nothing) and samples behind transmittance
+``min_transmittance`` (at most that much of each channel): with colour evaluated where the field evaluates it
+the preview is the field's image (tests/test_preview.py); ``colour_weight`` trades a little of that for fewer
+colour evaluations (benchmarks/preview_fps.py reports the PSNR against the full render)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from tests.studio.test_studio_training import drag
 
 
 def test_the_training_steps_on_while_a_preview_renders(studio, qtbot, tiny_scene, monkeypatch):
-    from nerf import LivePreview
+    from nerf import MIN_ACC, LivePreview
     from nerf.fields.config import SensorFieldConfig
     from nerf.preview import psnr_between, render_preview
 
@@ -51,6 +51,10 @@ def test_the_training_steps_on_while_a_preview_renders(studio, qtbot, tiny_scene
               30_000)
     shown = preview.last
     assert 0 < shown.step <= trainer.step_count  # the field as it was when the copy was taken
+    # its depth is drawn where the render is mostly opaque; elsewhere a hole (black), never a "near" band
+    drawn = preview.depth.item.image
+    assert drawn.shape == shown.acc.shape
+    assert np.isnan(drawn[shown.acc <= MIN_ACC]).all() and np.isfinite(drawn[shown.acc > MIN_ACC]).all()
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     run_until(lambda: trainer.control.state == "paused", 30_000)
     # paused: the field stands still, so a fresh render of the same view is the field's own image

@@ -16,7 +16,7 @@ from app.studio.models.preview_camera import PreviewCamera
 from app.studio.models.preview_session import PreviewSession
 from app.studio.types import PreviewFrame
 from app.studio.widgets.image_view import DepthPane, ImagePane
-from nerf import RenderResult
+from nerf import MIN_ACC, RenderResult
 
 MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
 FAILURE_SHOWN_S = 3.0
@@ -137,7 +137,9 @@ class PreviewView(QWidget):
 
 
 def display_depth(result: RenderResult, trainer: Any) -> np.ndarray:
-    """float32 [H, W] depth to show: metres when the scene knows its scale; 0 (black) where the view is empty."""
-    depth = np.where(result.acc > 0.05, result.depth, 0.0).astype(np.float32)
+    """float32 [H, W] depth to show: metres when the scene knows its scale; 0 (black) where the render is not
+    mostly opaque (``nerf.MIN_ACC``, as the exported videos): the expected depth of a nearly transparent ray is
+    a little fog right in front of the camera, which painted a "near" band along the edges no view saw."""
+    depth = np.where(result.acc > MIN_ACC, result.depth, 0.0).astype(np.float32)
     scale = None if trainer is None or result.depth_is_ndc else trainer.scene.to_metres
     return depth * np.float32(scale) if scale else depth
