@@ -24,8 +24,8 @@ REFRESH_SHARE = 0.5
 """...and no more often than keeps those renders under this share of the render thread's time. A local
 trainer's previews render on that thread beside the training (``RenderWorker``: a copy of the field), on
 the core the training's thread budget leaves free (``nerf.threads``); a resting camera keeps that core
-half free (for the UI, and because both threads still share Python's interpreter lock: previews back to
-back cost the training steps, benchmarks/preview_fps.py). A moving camera renders as fast as it can."""
+half free (for the UI, and for the training where no core is free: previews back to back cost it steps,
+benchmarks/preview_fps.py). A moving camera renders as fast as it can."""
 REMOTE_REFRESH_SHARE = 0.05
 """The share for a remote trainer (app.cluster), which serves previews between its steps: a full-resolution
 render takes a few tenths of a second on a CPU, which every 2 s would cost the run a fifth of its steps."""
