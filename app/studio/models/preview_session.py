@@ -26,8 +26,9 @@ trainer's previews render on that thread beside the training (``RenderWorker``: 
 the core the training's thread budget leaves free (``nerf.threads``); a resting camera keeps that core
 half free (for the UI, and for the training where no core is free: previews back to back cost it steps,
 benchmarks/preview_fps.py). A moving camera renders as fast as it can."""
+REMOTE_REFRESH_MS = 2000
 REMOTE_REFRESH_SHARE = 0.05
-"""The share for a remote trainer (app.cluster), which serves previews between its steps: a full-resolution
+"""The same for a remote trainer (app.cluster), which serves previews between its steps: a full-resolution
 render takes a few tenths of a second on a CPU, which every 2 s would cost the run a fifth of its steps."""
 
 
@@ -78,7 +79,7 @@ class PreviewSession(QObject):
 
     def _on_state(self, state: str) -> None:
         if state == RunState.RUNNING:
-            self._refresh.start()
+            self._refresh.start(REFRESH_MS if LivePreview.supports(self.trainer) else REMOTE_REFRESH_MS)
         else:
             self._refresh.stop()
         if state in ENDED_STATES:
@@ -129,8 +130,9 @@ class PreviewSession(QObject):
         cam = self.camera.camera
         if cam is not None and result.camera.width >= cam.width * self.full_scale * 0.99:
             took_ms = (time.monotonic() - request.asked_at) * 1000
-            share = REFRESH_SHARE if LivePreview.supports(self.trainer) else REMOTE_REFRESH_SHARE
-            self._refresh.setInterval(max(REFRESH_MS, int(took_ms / share)))
+            local = LivePreview.supports(self.trainer)
+            floor, share = (REFRESH_MS, REFRESH_SHARE) if local else (REMOTE_REFRESH_MS, REMOTE_REFRESH_SHARE)
+            self._refresh.setInterval(max(floor, int(took_ms / share)))
         if request.request_id < self._shown_id:
             return  # an older request finished late: keep the newer image
         self._shown_id = request.request_id
