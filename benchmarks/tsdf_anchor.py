@@ -20,6 +20,8 @@ import numpy as np
 VOXEL_M = 0.01
 BLOCK = 16
 TRUNC_VOXELS = 4.0
+INTEGRATE_CENTRE, RAYCAST_CENTRE = 0.5, 0.0
+"""Image coordinate of pixel (0, 0)'s centre in Open3D's integration and in its ray-cast (``_o3d_camera``)."""
 
 
 @dataclass
@@ -32,10 +34,15 @@ class AnchorRender:
     seen: np.ndarray
 
 
-def _o3d_camera(scene, i):
+def _o3d_camera(scene, i, centre: float):
+    """Open3D's K and world-to-camera of view ``i``; ``centre``: where Open3D puts pixel (0, 0)'s centre. A
+    Scene's K puts it at 0.5 (``nerf.rays``); Open3D's integration projects a point into pixel floor(u) (centre
+    0.5, as tsdf_mesh measured), its ray-cast casts through integer pixel coordinates (centre 0)."""
     import open3d.core as o3c
 
-    K = o3c.Tensor(np.ascontiguousarray(scene.K[i]), o3c.float64)
+    K = np.array(scene.K[i], dtype=np.float64)
+    K[:2, 2] += centre - 0.5
+    K = o3c.Tensor(np.ascontiguousarray(K), o3c.float64)
     w2c = o3c.Tensor(np.ascontiguousarray(np.linalg.inv(scene.c2w[i])), o3c.float64)
     return K, w2c
 
@@ -50,7 +57,7 @@ def fuse(scene, depth_max: float):
         attr_channels=((1), (1), (3)), voxel_size=VOXEL_M / scene.to_metres, block_resolution=BLOCK,
         block_count=8000, device=o3c.Device("CPU:0"))  # grows when needed; 8,000 blocks of 16^3 = 640 MB
     for i in scene.train_ids:
-        K, w2c = _o3d_camera(scene, i)
+        K, w2c = _o3d_camera(scene, i, INTEGRATE_CENTRE)
         depth = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(scene.depths[i].astype(np.float32))))
         color = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(scene.images[i].astype(np.float32))))
         blocks = vbg.compute_unique_block_coordinates(depth, K, w2c, depth_scale=1.0, depth_max=depth_max,
@@ -69,7 +76,7 @@ def fuse_and_render(scene, views=None) -> tuple[dict[int, AnchorRender], float]:
     mean_rgb = scene.images[scene.train_ids].reshape(-1, 3).mean(0)
     out = {}
     for i in scene.test_ids if views is None else views:
-        K, w2c = _o3d_camera(scene, i)
+        K, w2c = _o3d_camera(scene, i, RAYCAST_CENTRE)
         res = vbg.ray_cast(blocks, K, w2c, scene.width, scene.height, render_attributes=["depth", "color"],
                            depth_scale=1.0, depth_min=float(scene.near), depth_max=depth_max, weight_threshold=1.0,
                            trunc_voxel_multiplier=TRUNC_VOXELS, range_map_down_factor=8)

@@ -8,7 +8,12 @@ Layout (nerfstudio / instant-ngp compatible)::
       depth/000000.png    uint16; metric depth in millimetres (depth_unit_scale_factor 0.001), 0 = unknown
       confidence/         optional uint8 PNGs
 
-Poses are OpenGL camera-to-world in the file (as nerfstudio reads them) and OpenCV in memory.
+Poses are OpenGL camera-to-world in the file (as nerfstudio reads them) and OpenCV in memory. Likewise the
+principal point: in the file (format 2) it is in nerfstudio's convention, where the centre of pixel (0, 0)
+is at image coordinates (0.5, 0.5) (nerfstudio's ``Cameras`` cast rays through pixel + 0.5, as COLMAP);
+in memory (``Intrinsics``) it is OpenCV's, pixel centres at integer coordinates, which every device and
+``cv2`` use. Format-1 files (written before) hold OpenCV values; files without our "sparsenerf" block
+(nerfstudio's own) hold nerfstudio's.
 This module holds the types and the reader; writing (SceneWriter, update_scene, encode_depth, ...)
 is in ``devices.scene_writer``. Writers stage everything in a hidden sibling folder and rename it
 into place, so an interrupted write never leaves a folder that loads half-written.
@@ -29,7 +34,10 @@ from devices.errors import InputError
 from devices.frame import DepthKind, Frame
 
 TRANSFORMS = "transforms.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: cx, cy in nerfstudio's convention in the file (``PIXEL_CENTRE_IN_FILE``); 1: OpenCV's."""
+PIXEL_CENTRE_IN_FILE = 0.5
+"""Image coordinate of pixel (0, 0)'s centre in a format-2 transforms.json: file cx = OpenCV cx + 0.5."""
 METRIC_DEPTH_SCALE = 0.001  # uint16 millimetres -> metres
 DIST_KEYS = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")  # OpenCV coefficient order
 
@@ -164,7 +172,9 @@ DEPTH_SCALE_RANGE = (1e-9, 1e3)
 """depth_unit_scale_factor: a uint16 value times it is depth; 0.001 for millimetres."""
 
 
-def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path, what: str) -> Intrinsics:
+def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path, what: str,
+                     centre: float = PIXEL_CENTRE_IN_FILE) -> Intrinsics:
+    """The Intrinsics (OpenCV principal point) of an entry whose cx, cy put pixel centres at ``centre``."""
     keys = ("fl_x", "fl_y", "cx", "cy", "w", "h")
     if all(k in d for k in keys):
         w = validate.image_side(d["w"], where, f"{what}: w")
@@ -179,7 +189,7 @@ def _intrinsics_from(d: dict[str, Any], fallback: Intrinsics | None, where: Path
             dist = None
         elif not any(dist[5:]):  # k4..k6 unused: the 4- or 5-coefficient OpenCV model
             dist = dist[:5] if dist[4] else dist[:4]
-        return Intrinsics(fx, fy, cx, cy, w, h, dist)
+        return Intrinsics(fx, fy, cx - centre, cy - centre, w, h, dist)
     if fallback is None:
         missing = [k for k in keys if k not in d]
         raise InputError(where, f"{what}: no intrinsics (missing {', '.join(missing)})")
@@ -205,7 +215,8 @@ def _pose(fd: dict[str, Any], where: Path, what: str) -> np.ndarray | None:
     return opengl_to_opencv(m)
 
 
-def _frame_from(fd: Any, i: int, root: Path, shared: Intrinsics | None, global_scale: float, where: Path) -> SceneFrame:
+def _frame_from(fd: Any, i: int, root: Path, shared: Intrinsics | None, global_scale: float, where: Path,
+                centre: float) -> SceneFrame:
     """One entry of "frames", every field checked (types, ranges, paths inside the scene folder)."""
     if not isinstance(fd, dict) or "file_path" not in fd:
         raise InputError(where, f"frame {i} has no file_path")
@@ -220,7 +231,7 @@ def _frame_from(fd: Any, i: int, root: Path, shared: Intrinsics | None, global_s
     stamp = fd.get("timestamp")
     return SceneFrame(
         image_path=image_path,
-        intrinsics=_intrinsics_from(fd, shared, where, what),
+        intrinsics=_intrinsics_from(fd, shared, where, what, centre),
         c2w=_pose(fd, where, what),
         depth_path=paths["depth_file_path"],
         confidence_path=paths["confidence_file_path"],
@@ -273,9 +284,10 @@ def read_scene(root: str | Path, *, check_files: bool = True) -> SceneFolder:
         depth_kind = DepthKind(ours.get("depth_kind", DepthKind.METRIC.value))
     except (ValueError, TypeError):
         raise InputError(tf_path, f"unknown depth_kind {ours.get('depth_kind')!r:.40}") from None
-    shared = _intrinsics_from(doc, None, tf_path, "top level") if "fl_x" in doc else None
+    centre = 0.0 if ours.get("version") == 1 else PIXEL_CENTRE_IN_FILE  # format 1: OpenCV's principal point
+    shared = _intrinsics_from(doc, None, tf_path, "top level", centre) if "fl_x" in doc else None
     global_scale = _depth_scale(doc.get("depth_unit_scale_factor", METRIC_DEPTH_SCALE), tf_path, "")
-    frames = [_frame_from(fd, i, root, shared, global_scale, tf_path) for i, fd in enumerate(doc["frames"])]
+    frames = [_frame_from(fd, i, root, shared, global_scale, tf_path, centre) for i, fd in enumerate(doc["frames"])]
 
     by_path = {f.image_path: i for i, f in enumerate(frames)}
     train_ids, test_ids = [], []

@@ -28,6 +28,7 @@ from devices.scene_folder import (
     DIST_KEYS,
     FORMAT_VERSION,
     METRIC_DEPTH_SCALE,
+    PIXEL_CENTRE_IN_FILE,
     TRANSFORMS,
     Intrinsics,
     SceneFolder,
@@ -44,7 +45,10 @@ def _encode_png(array: np.ndarray, what: str) -> bytes:
 
 
 def _intrinsics_dict(intr: Intrinsics) -> dict[str, Any]:
-    d: dict[str, Any] = {"fl_x": intr.fx, "fl_y": intr.fy, "cx": intr.cx, "cy": intr.cy, "w": intr.width, "h": intr.height}
+    """transforms.json's keys of ``intr``: the principal point in nerfstudio's convention (``devices.scene_folder``)."""
+    c = PIXEL_CENTRE_IN_FILE
+    d: dict[str, Any] = {"fl_x": intr.fx, "fl_y": intr.fy, "cx": intr.cx + c, "cy": intr.cy + c, "w": intr.width,
+                         "h": intr.height}
     if intr.distortion:
         coeffs = list(intr.distortion) + [0.0] * (8 - len(intr.distortion))
         d["camera_model"] = "FULL_OPENCV" if any(coeffs[5:]) else "OPENCV"

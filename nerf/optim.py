@@ -2,7 +2,9 @@
 
 A field may define ``param_groups()`` (Adam groups, each with its base ``lr``) and a ``param_version`` counter
 it bumps when it replaces parameters (coarse-to-fine upsampling); ``FieldOptimizer.refresh`` rebuilds Adam
-then, keeping the moments of every parameter that survived.
+then, keeping the moments of every parameter that survived. A field with ``fused_adam = True`` (the sensor
+field, whose VM planes hold millions of numbers) gets torch's fused Adam and keeps its gradient buffers between
+steps (zeroed, not freed): on one CPU thread that update took 5 ms instead of 45 ms for 6.3 M parameters.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class FieldOptimizer:
         self.field, self.lr, self.lr_scale, self.eps = field, lr, lr_scale, eps
         self.clip_value, self.clip_norm = clip_value, clip_norm
         self.adam: torch.optim.Adam | None = None
+        self.fused = bool(getattr(field, "fused_adam", False))
         self.version = -1
         self.refresh(force=True)
 
@@ -42,7 +45,8 @@ class FieldOptimizer:
         for g in groups:
             g["base_lr"] = g["lr"] * self.lr_scale
             g["lr"] = g["base_lr"]
-        old, self.adam = self.adam, torch.optim.Adam(groups, eps=self.eps)
+        fused = {"fused": True} if self.fused else {}
+        old, self.adam = self.adam, torch.optim.Adam(groups, eps=self.eps, **fused)
         if old is not None:
             for p in (p for g in groups for p in g["params"]):
                 if p in old.state:
@@ -65,7 +69,7 @@ class FieldOptimizer:
         self.adam.step()
 
     def zero_grad(self) -> None:
-        self.adam.zero_grad(set_to_none=True)
+        self.adam.zero_grad(set_to_none=not self.fused)
 
     def state_dict(self) -> dict[str, Any]:
         return self.adam.state_dict()

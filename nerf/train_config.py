@@ -24,7 +24,7 @@ from typing import Any, Literal
 from nerf.choices import check_choices
 from nerf.fields.config import FastFieldConfig, SensorFieldConfig
 
-FieldName = Literal["fast", "sensor", "mipnerf"]
+FieldName = Literal["auto", "fast", "sensor", "mipnerf"]
 
 
 @dataclass
@@ -132,9 +132,10 @@ GROUPS: dict[str, type] = {"budget": Budget, "optim": Optimiser, "losses": Losse
 class TrainConfig:
     """How to train one scene (see the module docstring)."""
 
-    field: FieldName = "fast"
-    """Radiance field: "fast" (dense grids, the default), "sensor" (depth-seeded grids + VM texture, for scenes
-    with metric depth) or "mipnerf" (the faithful original)."""
+    field: FieldName = "auto"
+    """Radiance field: "auto" (the default: "sensor" for a scene with metric depth, else "fast";
+    ``nerf.profiles.resolve`` decides), "fast" (dense grids: DTU, LLFF, forward-facing scenes), "sensor"
+    (depth-seeded grids + VM texture, for scenes with metric depth) or "mipnerf" (the faithful original)."""
     preset: Literal["faithful"] | None = None
     """A named configuration applied on top ("faithful": the authors' settings for the scene's data set)."""
     seed: int = 0

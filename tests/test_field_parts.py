@@ -243,6 +243,8 @@ def test_a_checkpoint_from_before_the_split_loads_and_trains_on(tmp_path):
 
     run = shutil.copytree(FIXTURE, tmp_path / "run")
     scene = load_scene(plane_scene(tmp_path / "scene"))
+    # recorded before the scene-folder loader put the principal point at nerf.rays' pixel centres (+0.5 px)
+    scene.K[:, :2, 2] -= 0.5
     old = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["field"]
     assert "envmap" in old and "occupancy" in old  # really the old layout
     trainer = Trainer.from_run_dir(run, scene=scene)

@@ -46,7 +46,8 @@ def test_import_keep_distortion(tmp_path, sdk_aligned):
     k1, k2, p1, p2, k3, k4, k5, k6 = color.opencv_distortion
     assert [doc[k] for k in ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")] == pytest.approx(
         [k1, k2, p1, p2, k3, k4, k5, k6])
-    assert (doc["fl_x"], doc["cx"], doc["cy"]) == pytest.approx((color.fx, color.cx, color.cy))
+    # the file holds nerfstudio's principal point (pixel centres at +0.5), the calibration OpenCV's
+    assert (doc["fl_x"], doc["cx"], doc["cy"]) == pytest.approx((color.fx, color.cx + 0.5, color.cy + 0.5))
     scene = read_scene(out)
     assert scene.sensor == "azure_kinect" and scene.ranking_window == (5, 5)
     assert len(scene) == 1 and scene.test_ids == []  # one frame: nothing to test on, and that is fine

@@ -62,3 +62,39 @@ class TestSceneFolder:
 def test_unknown_folder_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="is not a scene"):
         detect_layout(tmp_path)
+
+
+class TestPixelCentres:
+    """The virtual sensor's known geometry through the whole chain: sensor K (OpenCV) -> transforms.json
+    (nerfstudio's convention) -> devices reader -> nerf loader -> nerf.rays."""
+
+    def test_rays_of_a_loaded_capture_are_the_sensors_own(self, virtual_scenes):
+        from devices.scene_folder import read_scene
+        from devices.virtual import VirtualSensor, VirtualSensorConfig
+        from devices.virtual.sensor import camera_rays
+        from nerf.rays import image_rays
+
+        root = virtual_scenes[0]
+        sensor = VirtualSensor(VirtualSensorConfig(width=64, height=48, num_frames=8, seed=0))
+        doc = json.loads((root / "transforms.json").read_text())
+        # a centred principal point is W/2, H/2 in the file, as nerfstudio expects; (W-1)/2 in OpenCV's memory
+        assert (doc["cx"], doc["cy"]) == pytest.approx((32.0, 24.0))
+        np.testing.assert_allclose(read_scene(root).frames[0].intrinsics.K, sensor.K)
+        scene = load_scene(root)
+        for i in (0, 5):
+            _, want = camera_rays(sensor.K, scene.c2w[i], 64, 48)
+            rays = image_rays(scene.K[i], scene.c2w[i], 64, 48, scene.near, scene.far)
+            np.testing.assert_allclose(rays.directions.numpy(), want, atol=1e-6)
+
+    def test_format_1_files_hold_opencv_values(self, virtual_scenes, tmp_path):
+        import shutil
+
+        from devices.scene_folder import read_scene
+
+        root = tmp_path / "old"
+        shutil.copytree(virtual_scenes[0], root)
+        doc = json.loads((root / "transforms.json").read_text())
+        doc["sparsenerf"]["version"], doc["cx"], doc["cy"] = 1, 31.5, 23.5  # as format 1 wrote them
+        (root / "transforms.json").write_text(json.dumps(doc))
+        assert read_scene(root).frames[0].intrinsics.cx == pytest.approx(31.5)
+        np.testing.assert_allclose(load_scene(root).K[0], load_scene(virtual_scenes[0]).K[0])

@@ -97,3 +97,15 @@ def test_capture_side_windows_agree_with_the_profiles():
 def test_profiles_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         PROFILES["dtu"].rank_weight = 1.0  # type: ignore[misc]
+
+
+def test_auto_field_is_the_sensor_field_with_metric_depth_only():
+    metric = dataclasses.replace(_scene("room", "custom"), depths=np.ones((2, 32, 40), np.float32), to_metres=1.0)
+    assert resolve(TrainConfig(), metric).field == "sensor"
+    assert resolve(TrainConfig(field="fast"), metric).field == "fast"  # an explicit choice stays
+    relative = dataclasses.replace(metric, depth_kind=DepthKind.RELATIVE, to_metres=None)  # DTU's monocular depth
+    assert resolve(TrainConfig(), relative).field == "fast"
+    assert resolve(TrainConfig(), dataclasses.replace(metric, ndc=True)).field == "fast"  # LLFF / NVS-RGBD
+    assert resolve(TrainConfig(), _scene("nodepth", "llff")).field == "fast"
+    with pytest.raises(ValueError, match="field is 'auto'"):
+        check_resolved(dataclasses.replace(resolve(TrainConfig(), metric), field="auto"))

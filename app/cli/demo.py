@@ -57,7 +57,8 @@ class Demo:
 
 def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: int = 36,
                       video_width: int = 320, threads: int | None = None) -> int:
-    """Virtual capture into OUT/scene, train the fast field into OUT/run, render OUT/demo.mp4."""
+    """Virtual capture into OUT/scene, train the default field (the sensor field: the capture has metric depth)
+    into OUT/run, render OUT/demo.mp4."""
     from app.cli.capture import CaptureVirtual
     from app.cli.config_options import options_from
     from app.cli.render import Render
@@ -67,7 +68,7 @@ def run_headless_demo(out: Path, *, frames: int, minutes: float, video_frames: i
     scene_dir, run_dir, video = out / "scene", out / "run", out / "demo.mp4"
     print(f"[1/3] capturing {frames} frames from the virtual sensor into {scene_dir}")
     CaptureVirtual(out=scene_dir, frames=frames, overwrite=True).run()
-    print(f"[2/3] training the fast field for {minutes:g} min into {run_dir}")
+    print(f"[2/3] training the sensor field for {minutes:g} min into {run_dir}")
     config = options_from(TrainConfig.from_flat(minutes=minutes, threads=threads))
     status = Train(scene=scene_dir, out=run_dir, overwrite=True, config=config).run()
     if status:

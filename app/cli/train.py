@@ -26,7 +26,8 @@ class Train:
     Every training setting is an option below; those left out take the data set's values
     (nerf/profiles.py), which run.json then records.
 
-    Examples: `sparsenerf train scenes/desk --out runs/desk --minutes 5` (the fast field on a CPU);
+    Examples: `sparsenerf train scenes/desk --out runs/desk --minutes 5` (--field auto: the sensor field for a
+    capture with metric depth, the fast field for DTU / LLFF);
     `sparsenerf train dtu_scan24 --out runs/scan24 --field mipnerf --preset faithful` (for a GPU).
     """
 

@@ -36,6 +36,9 @@ from nerf.render_fn import render_samples
 class SensorField(Field):
     """See the module docstring. ``aabb`` float [2, 3]; ``up`` the scene's up [3] for the environment map."""
 
+    fused_adam = True
+    """``nerf.optim.FieldOptimizer``: fused Adam, gradient buffers kept (the planes are millions of numbers)."""
+
     def __init__(self, config: SensorFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
         self.config = config

@@ -24,15 +24,22 @@ def vm_features(
     lines: torch.Tensor,  # [3, C, R]
     pts: torch.Tensor,  # [N, 3] in [-1, 1]
 ) -> torch.Tensor:
-    """VM features [N, 3C] at ``pts`` (clamped to the box), differentiable w.r.t. planes and lines."""
+    """VM features [N, 3C] at ``pts`` (clamped to the box), differentiable w.r.t. planes and lines.
+
+    The planes and lines are split with ``unbind`` (its backward stacks the three gradients), not sliced:
+    the backward of each slice of a parameter allocates and fills a zero tensor the size of ALL the planes,
+    which at R = 512 made this op 1.6x slower on one CPU thread (103 vs 64 ms forward + backward, 40k
+    points). One batched ``grid_sample`` over the three planes was slower still on the CPU (220 ms).
+    """
     p = pts.clamp(-1.0, 1.0)
     out = []
+    pls, lns = planes.unbind(0), lines.unbind(0)
     for k, ((a, b), c) in enumerate(zip(PLANE_AXES, LINE_AXES)):
         # grid_sample's x indexes the LAST axis (width): plane[k][ch, row = axis b, col = axis a]
         g = torch.stack([p[:, a], p[:, b]], dim=-1).view(1, -1, 1, 2)
-        pl = F.grid_sample(planes[k : k + 1], g, mode="bilinear", padding_mode="border", align_corners=True)
+        pl = F.grid_sample(pls[k][None], g, mode="bilinear", padding_mode="border", align_corners=True)
         gl = torch.stack([torch.zeros_like(p[:, c]), p[:, c]], dim=-1).view(1, -1, 1, 2)
-        ln = F.grid_sample(lines[k : k + 1, :, :, None], gl, mode="bilinear", padding_mode="border", align_corners=True)
+        ln = F.grid_sample(lns[k][None, :, :, None], gl, mode="bilinear", padding_mode="border", align_corners=True)
         out.append((pl * ln)[0, :, :, 0].t())  # [N, C]
     return torch.cat(out, dim=-1)
 

@@ -4,6 +4,10 @@ Near / far: from the metric depth of the training views when there is some (the 
 percentiles of the valid depths, widened by ``BOUND_MARGIN``); otherwise from the spread of the
 camera centres (``near = 0.05 x``, ``far = 4 x`` the largest camera distance from their centroid,
 at least 1 scene unit). Lens distortion coefficients travel with the scene and the rays honour them.
+Intrinsics: the folder's (``devices.scene_folder``) are OpenCV's in memory (pixel centres at integer
+coordinates); a Scene's follow ``nerf.rays`` (centres at + ``PIXEL_CENTRE``), so the principal point moves
+by half a pixel here. Without it every ray missed its pixel by half a pixel (the virtual sensor's
+depth, re-projected, disagreed with its own rays by that much: tests/test_nerf_loaders.py).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ BOUND_MARGIN = (0.8, 1.2)
 """near = 0.8 x the 1st percentile of valid metric depth, far = 1.2 x the 99th."""
 DEFAULT_WINDOW = (30, 30)
 """Ranking window when the scene folder does not name one."""
+PIXEL_CENTRE = 0.5
+"""``nerf.rays.PIXEL_CENTRE`` (not imported: the loaders stay free of torch)."""
 HOLDOUT_EVERY = 8
 """Without a split in transforms.json every 8th view is held out (the LLFF protocol)."""
 
@@ -39,7 +45,7 @@ def load_scene_folder(root: str | Path, *, split: str | None = None, downscale: 
     images = np.stack([downscale_image(sf.load_rgb(i), downscale) for i in range(len(sf))]).astype(np.float32) / 255.0
     h, w = images.shape[1:3]
     W0, H0 = next(iter(sizes))
-    K = np.stack([scale_K(f.intrinsics.K, w / W0, h / H0) for f in sf.frames])
+    K = np.stack([scale_K(_centred(f.intrinsics.K), w / W0, h / H0) for f in sf.frames])
     c2w = np.stack([f.c2w for f in sf.frames])
     train, test = _split(sf, split)
     depths = _depths(sf, downscale, train) if sf.has_depth else None
@@ -51,6 +57,13 @@ def load_scene_folder(root: str | Path, *, split: str | None = None, downscale: 
         to_metres=1.0 if sf.depth_kind is DepthKind.METRIC else None, source="scene_folder", dataset="custom",
         extra={"sensor": sf.sensor, "view_names": [f.image_path for f in sf.frames]},
     )
+
+
+def _centred(K: np.ndarray) -> np.ndarray:
+    """OpenCV intrinsics [3, 3] -> ``nerf.rays``' convention (pixel centres at + PIXEL_CENTRE)."""
+    K = np.array(K, dtype=np.float64, copy=True)
+    K[:2, 2] += PIXEL_CENTRE
+    return K
 
 
 def _split(sf: SceneFolder, split: str | None) -> tuple[list[int], list[int]]:

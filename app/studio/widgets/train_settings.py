@@ -18,6 +18,7 @@ class TrainSettings(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.field = QComboBox()
+        self.field.addItem("auto (sensor with metric depth, else fast)", "auto")
         self.field.addItem("fast (grids)", "fast")
         self.field.addItem("mipnerf (original, slow)", "mipnerf")
         self.field.addItem("sensor (depth-seeded, for metric depth)", "sensor")
