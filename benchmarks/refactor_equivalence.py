@@ -37,6 +37,9 @@ CASES = {
 """Case name -> (scene, TrainConfig overrides)."""
 PIXELS = 2048
 """Pixels per test view in the held-out PSNR."""
+ROOM_K_SHIFT = [0.0]
+"""Subtracted from the room's principal point (``--room-k-shift``; 0.5 gives the rays the scene-folder loader gave
+before it moved the principal point to nerf.rays' pixel centres, which the baselines were recorded with)."""
 
 
 def load(name: str, dtu: Path, room: Path):
@@ -49,6 +52,7 @@ def load(name: str, dtu: Path, room: Path):
 
         CaptureVirtual(out=room, frames=40, overwrite=True).run()
     scene = load_scene(room)
+    scene.K[:, :2, 2] -= ROOM_K_SHIFT[0]
     scene.test_ids = [i for i in range(scene.num_views) if i not in scene.train_ids]
     return scene
 
@@ -95,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--room", type=Path, default=Path(tempfile.gettempdir()) / "sparsenerf_equiv_room")
     ap.add_argument("--json", type=Path, default=None, help="write the rows here")
     ap.add_argument("--compare", type=Path, default=None, help="a JSON written before the change: print both")
+    ap.add_argument("--room-k-shift", type=float, default=0.0,
+                    help="subtract from the room's cx, cy (0.5: the rays of baselines recorded before the half-pixel fix)")
     args = ap.parse_args(argv)
+    ROOM_K_SHIFT[0] = args.room_k_shift
     rows = [run_case(c, args.steps, args.dtu, args.room) for c in args.cases.split(",")]
     before = {r["case"]: r for r in json.loads(args.compare.read_text())} if args.compare else {}
     print(f"| case | steps | sum of last losses | held-out PSNR (dB) | params digest | s |{' before PSNR | same digest |' if before else ''}")
