@@ -27,7 +27,7 @@ def plane(tmp_path) -> Path:
 
 
 def _config(**kw) -> TrainConfig:
-    base = dict(steps=6, batch_rays=128, fast=TINY_FIELD, threads=2, preview_width=8, eval_rays=64,
+    base = dict(field="fast", steps=6, batch_rays=128, fast=TINY_FIELD, threads=2, preview_width=8, eval_rays=64,
                 snapshot_interval_s=0.0, eval_every_s=0.0)
     base.update(kw)
     return TrainConfig.from_flat(**base)
