@@ -62,7 +62,7 @@ def march(rays: RayBatch, grid: OccupancyGrid, step: float, max_samples: int, *,
     offset = torch.rand_like(near) if randomized else torch.full_like(near, 0.5)
     t = near + (k[None, :] + offset) * step  # [R, n]
     inside = t < far
-    occ = inside & grid.query_rays(rays.origins, rays.directions, t)
+    occ = inside & grid.query(points_at(rays, t))
     # the first max_samples occupied samples of each ray, in order: slot = running count - 1
     rank = torch.cumsum(occ, dim=-1) - 1
     keep = occ & (rank < max_samples)

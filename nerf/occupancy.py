@@ -119,19 +119,6 @@ class OccupancyGrid(nn.Module):
         idx, inside = self.cell_of(pts)
         return inside & self.occupied[idx[..., 0], idx[..., 1], idx[..., 2]]
 
-    def query_rays(self, origins: torch.Tensor, directions: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """bool [R, S]: ``query`` of the points origins [R, 3] + t [R, S] x directions [R, 3], for points inside
-        the box (the caller clips its rays to it: ``nerf.march``). Works in cell units with one flat gather and
-        never builds the world points: a third of the sensor field's march cost on a CPU."""
-        top = (self.shape - 1).to(origins.dtype)
-        scale = top / (self.aabb[1] - self.aabb[0])
-        u0, du = (origins - self.aabb[0]) * scale, directions * scale  # [R, 3] in cells
-        u = torch.addcmul(u0[:, None, :], t[..., None], du[:, None, :])  # [R, S, 3]
-        u = torch.minimum(u.round_().clamp_(min=0), top)
-        X, Y, Z = self.occupied.shape
-        lin = u @ torch.tensor([float(Y * Z), float(Z), 1.0], device=u.device, dtype=u.dtype)  # exact below 2^24 cells
-        return self.occupied.reshape(-1)[lin.long()]
-
     def normalise(self, pts: torch.Tensor) -> torch.Tensor:
         """World points [..., 3] -> box coordinates [..., 3] (the box is [-1, 1]^3)."""
         return (pts - self.aabb[0]) / (self.aabb[1] - self.aabb[0]) * 2.0 - 1.0

@@ -68,17 +68,6 @@ class TestOccupancy:
         assert not q(3.4)  # behind the surface: unknown, not sampled
         assert not bool(grid.free[10, 10, 10])  # the surface cell is never carved
 
-    def test_query_rays_is_query_of_the_points(self):
-        g = torch.Generator().manual_seed(0)
-        grid = OccupancyGrid(torch.tensor([[-1.0, -2.0, 0.0], [3.0, 1.0, 2.0]]), (40, 30, 20))
-        grid.occupied = torch.rand(40, 30, 20, generator=g) > 0.5
-        o = torch.rand(300, 3, generator=g) * torch.tensor([4.0, 3.0, 2.0]) + torch.tensor([-1.0, -2.0, 0.0])
-        d, t = torch.randn(300, 3, generator=g) * 0.05, torch.rand(300, 16, generator=g)
-        pts = o[:, None] + t[..., None] * d[:, None]
-        inside = grid.cell_of(pts)[1]  # the march clips its rays to the box: only inside points count
-        assert inside.float().mean() > 0.8
-        assert torch.equal(grid.query_rays(o, d, t)[inside], grid.query(pts)[inside])
-
     def test_holes_keep_their_rays_sampleable(self):
         views = _plane_views()
         views.depth[0, :, :4] = 0.0  # the left half has no depth
