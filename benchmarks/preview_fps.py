@@ -95,7 +95,8 @@ def phase(trainer, kind: str, seconds: float) -> dict:
 def quality(trainer, views: int = 3) -> tuple[float, float, float]:
     """(min PSNR of the preview against the full render over ``views`` held-out views, full s, preview s)."""
     from nerf import LivePreview
-    from nerf.preview import psnr_between, render_preview
+    from nerf.metrics import psnr
+    from nerf.preview import render_preview
 
     out, tf, tp = [], 0.0, 0.0
     for k in range(views):
@@ -107,7 +108,7 @@ def quality(trainer, views: int = 3) -> tuple[float, float, float]:
         fast = render_preview(trainer.field, trainer.rays, cam, trainer.config.reporting.render_chunk,
                               colour_weight=LivePreview.COLOUR_WEIGHT)
         tp += time.thread_time() - t
-        out.append(psnr_between(fast.rgb, full.rgb))
+        out.append(psnr(fast.rgb / 255.0, full.rgb / 255.0))
     return min(out), tf / views, tp / views
 
 

@@ -15,7 +15,6 @@ free) and the preview renders on the other.
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from typing import Any
 
@@ -145,10 +144,3 @@ def _mirror(field: torch.nn.Module, mirror: torch.nn.Module | None) -> torch.nn.
         p.requires_grad_(False)
     return new.eval()
 
-
-def psnr_between(a, b) -> float:
-    """PSNR (dB) of uint8 image ``a`` [H, W, 3] against ``b`` (the preview against the full render)."""
-    import numpy as np
-
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 255.0**2
-    return math.inf if mse == 0 else -10.0 * math.log10(mse)

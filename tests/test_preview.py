@@ -10,8 +10,9 @@ import torch
 from nerf.fields.base import RayBatch
 from nerf.loaders import load_scene
 from nerf.march import march
+from nerf.metrics import psnr
 from nerf.occupancy import OccupancyGrid
-from nerf.preview import LivePreview, psnr_between, render_preview
+from nerf.preview import LivePreview, render_preview
 from nerf.preview_march import PreviewPlan, render_plan
 from nerf.render_fn import render_samples
 from nerf.trainer import TrainConfig, Trainer
@@ -99,7 +100,7 @@ def test_the_sensor_fields_preview_is_its_render(virtual_scenes):
         assert np.abs(fast.rgb.astype(int) - full.rgb).max() <= 1
         np.testing.assert_allclose(fast.acc, full.acc, atol=1e-3)
         np.testing.assert_allclose(fast.depth, full.depth, atol=1e-3, rtol=1e-3)
-        assert psnr_between(render_preview(trainer.field, trainer.rays, cam, 1000, colour_weight=0.05).rgb, full.rgb) > 30
+        assert psnr(render_preview(trainer.field, trainer.rays, cam, 1000, colour_weight=0.05).rgb / 255.0, full.rgb / 255.0) > 30
 
 
 def test_fields_without_a_fast_path_render_as_they_do(virtual_scenes):

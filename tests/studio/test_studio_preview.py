@@ -15,7 +15,8 @@ from tests.studio.test_studio_training import drag
 def test_the_training_steps_on_while_a_preview_renders(studio, qtbot, tiny_scene, monkeypatch):
     from nerf import MIN_ACC, LivePreview
     from nerf.fields.config import SensorFieldConfig
-    from nerf.preview import psnr_between, render_preview
+    from nerf.metrics import psnr
+    from nerf.preview import render_preview
 
     entered, gate = threading.Event(), threading.Event()
     real = LivePreview.render
@@ -65,6 +66,6 @@ def test_the_training_steps_on_while_a_preview_renders(studio, qtbot, tiny_scene
     last = preview.last
     expected = render_preview(trainer.field, trainer.rays, last.camera, 16384, colour_weight=LivePreview.COLOUR_WEIGHT)
     np.testing.assert_array_equal(last.rgb, expected.rgb)
-    assert psnr_between(last.rgb, trainer.render(last.camera).rgb) > 35  # and close to the full render's
+    assert psnr(last.rgb / 255.0, trainer.render(last.camera).rgb / 255.0) > 35  # and close to the full render's
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     run_until(lambda: training.state == "stopped", 30_000)
