@@ -23,48 +23,64 @@ import torch
 from nerf.fields.base import RayBatch
 from nerf.inference import eval_mode, render_image
 from nerf.march import clip_to_box
-from nerf.preview_march import PreviewPlan, RayStarts, render_plan
+from nerf.preview_march import PreviewPlan, RayStarts, distance_grid, render_plan
 from nerf.scene_rays import SceneRays
 from nerf.types import Camera, RenderResult
 
-__all__ = ["LivePreview", "preview_plan", "render_preview"]
+__all__ = ["LivePreview", "has_fast_path", "preview_plan", "render_preview"]
 
 
-def preview_plan(field: torch.nn.Module, rays: RayBatch) -> PreviewPlan | None:
-    """The fast-path plan of ``field`` for ``rays`` (the samples its eval render takes), or None without one.
+def preview_plan(field: torch.nn.Module, rays: RayBatch, distance: torch.Tensor | None = None) -> PreviewPlan | None:
+    """The fast-path plan of ``field`` for ``rays`` (the samples its eval render takes), or None without one;
+    ``distance``: ``nerf.preview_march.distance_grid`` of the field's occupancy, when the caller keeps one.
 
     Only the sensor field has one: its sampler tests ~250 samples per ray against the occupancy grid. The fast
     field's own render is already as quick (~50 bins per ray at 48^3; 0.28 s of CPU at 320x240 against 0.34 s
     through this path, benchmarks/RESULTS.md), so it and the mipnerf field render as they are.
     """
-    from nerf.fields.sensor import SensorField
-
-    if not isinstance(field, SensorField):
+    if not has_fast_path(field):
         return None
     c, grid, step = field.config, field.occupancy, field.step_size()
     near, far = clip_to_box(rays, grid.aabb)
     n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
     return PreviewPlan(near, far, step, n, grid, c.max_samples, field.density_fn, field.colour_fn,
-                       field.env(rays.viewdirs), c.weight_threshold)
+                       field.env(rays.viewdirs), c.weight_threshold, distance)
+
+
+PREVIEW_CHUNK = 1 << 17
+"""Rays per batch of the fast path at least (a 320x240 frame in one: the per-operation overhead of the skipping
+loop is paid once per frame, not once per chunk; ~100 MB of temporaries)."""
+
+
+def has_fast_path(field: torch.nn.Module) -> bool:
+    """True for a field ``preview_plan`` has a plan for (the sensor field)."""
+    from nerf.fields.sensor import SensorField
+
+    return isinstance(field, SensorField)
 
 
 @torch.no_grad()
 def render_preview(field: torch.nn.Module, rays: SceneRays, camera: Camera, chunk: int, step: int = 0,
-                   colour_weight: float = 0.0, starts: dict[int, RayStarts] | None = None) -> RenderResult:
+                   colour_weight: float = 0.0, starts: dict[int, RayStarts] | None = None,
+                   distance: torch.Tensor | None = None) -> RenderResult:
     """Render every pixel of ``camera`` through the fast path (``render_image`` for fields without one);
     ``colour_weight``: colour only at samples of at least this weight (``nerf.preview_march.render_plan``).
     ``starts``: what the last render of this camera through this occupancy learnt (by chunk), used and updated.
+    ``distance``: the occupancy's ``distance_grid`` when the caller keeps one (else computed here, ~8 ms).
 
     Returns: rgb uint8 [H, W, 3], depth and acc float32 [H, W], as ``nerf.inference.render_image``.
     """
     batch = rays.camera(camera)
     with eval_mode(field):
-        if preview_plan(field, batch.index(slice(0, 1))) is None:
+        if not has_fast_path(field):
             return render_image(field, rays, camera, chunk, step)
+        if distance is None:
+            distance = distance_grid(field.occupancy.occupied)
+        chunk = max(chunk, PREVIEW_CHUNK)
         rgb, depth, acc = [], [], []
         for s in range(0, len(batch), chunk):
             part = batch.index(slice(s, s + chunk))
-            out = render_plan(part, preview_plan(field, part), colour_weight=colour_weight,
+            out = render_plan(part, preview_plan(field, part, distance), colour_weight=colour_weight,
                               starts=None if starts is None else starts.get(s))
             rgb.append(out[0]), depth.append(out[1]), acc.append(out[2])
             if starts is not None:
@@ -97,7 +113,9 @@ class LivePreview:
         self._rays: SceneRays | None = None
         self._chunk = 16384
         self._starts: dict[int, RayStarts] = {}
-        self._starts_for: tuple[Any, torch.Tensor | None] = (None, None)  # (camera, occupancy) they belong to
+        self._starts_for: Any = None  # the camera they belong to
+        self._occ: torch.Tensor | None = None  # the occupancy they and the distance grid belong to
+        self._distance: torch.Tensor | None = None
 
     @staticmethod
     def supports(trainer: Any) -> bool:
@@ -122,11 +140,14 @@ class LivePreview:
             raise RuntimeError("LivePreview.render before sync")
         occ = getattr(getattr(field, "occupancy", None), "occupied", None)
         key = (camera.width, camera.height, camera.K.tobytes(), camera.c2w.tobytes(), chunk)
-        was_key, was_occ = self._starts_for
-        if key != was_key or occ is None or was_occ is None or not torch.equal(occ, was_occ):
-            self._starts = {}
-            self._starts_for = (key, None if occ is None else occ.clone())
-        return render_preview(field, rays, camera, chunk, step, self.COLOUR_WEIGHT, self._starts)
+        if occ is None or self._occ is None or not torch.equal(occ, self._occ):
+            self._starts, self._starts_for, self._distance = {}, key, None
+            self._occ = None if occ is None else occ.clone()
+        if key != self._starts_for:
+            self._starts, self._starts_for = {}, key
+        if occ is not None and self._distance is None and has_fast_path(field):
+            self._distance = distance_grid(occ)
+        return render_preview(field, rays, camera, chunk, step, self.COLOUR_WEIGHT, self._starts, self._distance)
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from nerf.march import march
 from nerf.metrics import psnr
 from nerf.occupancy import OccupancyGrid
 from nerf.preview import LivePreview, render_preview
-from nerf.preview_march import PreviewPlan, render_plan
+from nerf.preview_march import PreviewPlan, distance_grid, distance_grid_reference, render_plan
 from nerf.render_fn import render_samples
 from nerf.trainer import TrainConfig, Trainer
 
@@ -62,11 +62,12 @@ def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape,
     near, far = clip_to_box(rays, aabb)
     n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
     plan = PreviewPlan(near, far, step, n, grid, limit, density, colour, bg, 1e-3)
-    for coarse, window in ((8, 32), (4, 5), (3, 64)):
-        once = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0)
+    for window, cap in ((16, 16), (5, 3), (64, 1)):
+        plan.distance = distance_grid(grid.occupied, cap)
+        once = render_plan(rays, plan, window=window, min_transmittance=0.0)
         starts = once[3]
         # the same rays again, each starting at the first occupied sample the first render found
-        again = render_plan(rays, plan, coarse=coarse, window=window, min_transmittance=0.0, starts=starts)
+        again = render_plan(rays, plan, window=window, min_transmittance=0.0, starts=starts)
         for rgb, depth, acc in (once[:3], again[:3]):
             torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
             torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
@@ -78,6 +79,17 @@ def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape,
     rgb, _, acc, _ = render_plan(rays, plan, min_transmittance=1e-3, colour_weight=0.05)
     assert float((acc - ref.acc).abs().max()) <= 1e-3
     assert float((rgb - ref.rgb).abs().mean()) < 0.01
+
+
+@pytest.mark.parametrize("shape,fill,cap", [((11, 7, 9), 0.02, 16), ((13, 13, 5), 0.2, 3), ((6, 8, 7), 0.0, 4), ((1, 9, 4), 0.1, 5)])
+def test_the_distance_grid_is_the_chebyshev_distance_to_the_nearest_occupied_cell(shape, fill, cap):
+    """The separable dilations against brute force (every cell against every occupied cell), capped; a grid one
+    cell thick on an axis; a grid with nothing occupied (all at the cap)."""
+    occ = torch.rand(shape, generator=torch.Generator().manual_seed(len(shape) + cap)) < fill
+    got = distance_grid(occ, cap)
+    assert got.dtype == torch.uint8 and got.shape == occ.shape
+    torch.testing.assert_close(got, distance_grid_reference(occ, cap), rtol=0, atol=0)
+    assert bool((got == 0).eq(occ).all())
 
 
 def _sensor_trainer(scene_dir, steps: int) -> Trainer:
