@@ -1,7 +1,7 @@
 """Live previews that keep up with training: a fast render path and a copy of the field to render it from.
 
 ``render_preview`` renders a camera like ``nerf.inference.render_image``, through ``nerf.preview_march``
-(coarse empty-space skipping, early ray termination) for the field that has a fast path (sensor); the
+(empty-space skipping by a distance grid, early ray termination) for the field that has a fast path (sensor); the
 others (fast, mipnerf) through their own render.
 
 ``LivePreview`` lets a second thread render while the training thread steps: ``sync(trainer)``, called while
