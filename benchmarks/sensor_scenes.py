@@ -124,12 +124,12 @@ def write_video_frame(trainer, out: Path) -> None:
 
     from nerf.colormap import robust_range
     from nerf.paths import camera_path
-    from nerf.video import MIN_ACC, side_by_side
+    from nerf.video import MIN_ACC, legend_scale, side_by_side
 
     cams = camera_path(trainer.scene, "interp", 24)
     first = trainer.render(cams[0])
     rng = robust_range(first.depth, first.acc > MIN_ACC)
-    frame = side_by_side(trainer.render(cams[7]), rng, metres_per_unit=trainer.scene.to_metres)
+    frame = side_by_side(trainer.render(cams[7]), rng, metres_per_unit=legend_scale(trainer.scene))
     cv2.imwrite(str(out), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
 

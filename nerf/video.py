@@ -21,6 +21,7 @@ import numpy as np
 from devices.atomic import recover_leftovers, replace_when_done
 from devices.errors import InputError
 from nerf.colormap import TURBO_LUT, colorize, robust_range
+from nerf.scene import Scene
 from nerf.types import Camera, RenderResult
 
 
@@ -37,6 +38,15 @@ class VideoInfo:
 
 MIN_ACC = 0.5
 """Depth is shown where the accumulated opacity exceeds this; elsewhere the panel is black (no surface)."""
+
+
+def legend_scale(scene: Scene) -> float | None:
+    """Metres per scene unit for every depth legend and colour bar (CLI videos, the studio's export and preview):
+    the scene's ``to_metres`` when its depth has a known metric scale and its rays are not NDC, else None
+    (the legend then says "near" / "far"). The one place that decides it."""
+    if scene.ndc or not scene.to_metres:
+        return None
+    return float(scene.to_metres)
 
 
 def side_by_side(result: RenderResult, depth_range: tuple[float, float], min_acc: float = MIN_ACC,
@@ -111,7 +121,7 @@ def render_video(
 
     Args:
         render: renders one Camera (e.g. ``Trainer.render``).
-        metres_per_unit: the scene's ``to_metres`` for the legend (None: "near" / "far").
+        metres_per_unit: ``legend_scale(scene)`` for the legend (None: "near" / "far").
         on_frame: progress callback (frames done, frames total).
     Raises:
         InputError: the folder of OUT does not exist or cannot be written, or no cameras.

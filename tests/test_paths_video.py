@@ -193,3 +193,28 @@ class TestDepthPanel:
                            acc=np.ones((6, 8), np.float32), camera=cam, step=0, depth_is_ndc=True)
         frame = side_by_side(res, (0.0, 1.0), metres_per_unit=1.0)
         np.testing.assert_array_equal(frame[6:, 8:], depth_legend(8, (0.0, 1.0), None))  # NDC: near / far
+
+
+class TestLegendScale:
+    """One function decides metres or "near" / "far" for every depth legend (CLI, studio export, preview)."""
+
+    def _scene(self, to_metres, ndc=False) -> Scene:
+        K = np.array([[50.0, 0, 40], [0, 50.0, 30], [0, 0, 1]])
+        return Scene(name="s", images=np.zeros((2, 60, 80, 3), np.float32), K=np.tile(K, (2, 1, 1)),
+                     c2w=np.tile(np.eye(4), (2, 1, 1)), depths=None, depth_kind=DepthKind.METRIC,
+                     train_ids=[0], test_ids=[1], near=1, far=3, to_metres=to_metres, ndc=ndc)
+
+    def test_metric_scene_in_metres_else_near_far(self):
+        from nerf import legend_scale
+
+        assert legend_scale(self._scene(0.25)) == 0.25
+        assert legend_scale(self._scene(None)) is None
+        assert legend_scale(self._scene(1.0, ndc=True)) is None
+
+    def test_legend_labels_follow_it(self):
+        from nerf import legend_scale
+
+        metric = depth_legend(160, (1.0, 4.0), legend_scale(self._scene(0.5)))
+        plain = depth_legend(160, (1.0, 4.0), legend_scale(self._scene(None)))
+        assert not np.array_equal(metric, plain)
+        np.testing.assert_array_equal(metric, depth_legend(160, (1.0, 4.0), 0.5))  # "0.50 m" ... "2.00 m"

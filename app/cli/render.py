@@ -50,7 +50,7 @@ class Render:
         from app.cli.progress import Progress
         from app.runs import load_run_checked
         from devices.errors import InputError
-        from nerf import path_cameras, render_video
+        from nerf import legend_scale, path_cameras, render_video
 
         if self.frames < 1 or self.fps <= 0:
             raise InputError(None, "--frames must be at least 1 and --fps positive")
@@ -67,7 +67,7 @@ class Render:
             cams = path_cameras(trainer.scene, self.path, self.frames, self.width)
         bar = Progress(len(cams), f"render {label}")
         info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done),
-                            metres_per_unit=trainer.scene.to_metres)
+                            metres_per_unit=legend_scale(trainer.scene))
         bar.close()
         print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, {info.fps:g} fps")
         return 0

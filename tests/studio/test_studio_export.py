@@ -3,6 +3,7 @@ exporting while training first stops the training and keeps its checkpoint."""
 
 from __future__ import annotations
 
+import numpy as np
 from PyQt6.QtCore import Qt
 
 from tests.studio.helpers import run_until, tiny_train_config
@@ -26,7 +27,9 @@ def test_export_a_short_video(studio, qtbot, tiny_scene, stall_probe):
     panel.scale.setCurrentIndex([panel.scale.itemData(i) for i in range(panel.scale.count())].index(0.5))
     panel.path.setCurrentIndex(panel.path.findData("orbit"))
     progress: list[tuple[int, int]] = []
+    results = []
     studio.export.progress.connect(lambda d, t: progress.append((d, t)))
+    studio.export.frame.connect(results.append)
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     run_until(lambda: studio.export.state in ("done", "failed"), 120_000)
     assert studio.export.state == "done", panel.status.text()
@@ -46,6 +49,22 @@ def test_export_a_short_video(studio, qtbot, tiny_scene, stall_probe):
     assert float(rate) == 12
     assert panel.open_button.isEnabled()
     assert panel.frame_view.item.image.shape == frames[0].shape  # the last frame is shown in the panel
+    check_metric_legend(panel.frame_view.item.image, frames[-1], results[0], h + h % 2)
+
+
+def check_metric_legend(shown, decoded, first, rows: int) -> None:
+    """The virtual capture is metric: the legend under the depth half, in the panel and in the MP4, is the
+    one in metres (``nerf.legend_scale``: 1 m per unit here), not "near" / "far"."""
+    from nerf import MIN_ACC, robust_range
+    from nerf.video import depth_legend
+
+    half = shown.shape[1] // 2
+    rng = robust_range(first.depth, first.acc > MIN_ACC)  # the video's range: its first frame's
+    metres, plain = depth_legend(half, rng, 1.0), depth_legend(half, rng, None)
+    assert not np.array_equal(metres, plain)
+    np.testing.assert_array_equal(shown[rows:, half:], metres)  # the panel draws it exactly
+    video = decoded[rows:, half:].astype(np.float64)  # the MP4's, through H.264
+    assert np.abs(video - metres).mean() < 0.5 * np.abs(video - plain).mean()
 
 
 def test_cancel_leaves_no_file(studio, qtbot, tiny_scene):

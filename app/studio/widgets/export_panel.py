@@ -146,9 +146,9 @@ class ExportPanel(QWidget):
         """The path editor's timeline moves the preview camera: show its renders here while no export runs."""
         result = frame.result
         if self.isVisible() and self.job.state not in ("waiting", "running"):
-            from nerf import robust_range, side_by_side
+            from nerf import robust_range
 
-            self.frame_view.show_rgb(side_by_side(result, robust_range(result.depth, result.acc > 0)))
+            self.frame_view.show_rgb(self._side_by_side(result, robust_range(result.depth, result.acc > 0)))
 
     def open_video(self) -> None:
         if self.job.output is not None:
@@ -199,11 +199,19 @@ class ExportPanel(QWidget):
         self.bar.setFormat("frame %v / %m" if self.job.kind == "video" else "view %v / %m")
 
     def _on_frame(self, result: RenderResult) -> None:
-        from nerf import MIN_ACC, robust_range, side_by_side
+        from nerf import MIN_ACC, robust_range
 
         if self._depth_range is None:  # fixed for the whole export, as in the video
             self._depth_range = robust_range(result.depth, result.acc > MIN_ACC)
-        self.frame_view.show_rgb(side_by_side(result, self._depth_range))
+        self.frame_view.show_rgb(self._side_by_side(result, self._depth_range))
+
+    def _side_by_side(self, result: RenderResult, depth_range: tuple[float, float]):
+        """The frame as the video draws it: the legend in metres on a metric scene (``nerf.legend_scale``)."""
+        from nerf import legend_scale, side_by_side
+
+        trainer = self.training.trainer
+        scale = None if trainer is None else legend_scale(trainer.scene)
+        return side_by_side(result, depth_range, metres_per_unit=scale)
 
     def _on_finished(self, _out: Path) -> None:
         self._on_state(self.job.state)

@@ -16,7 +16,7 @@ from app.studio.models.preview_camera import PreviewCamera
 from app.studio.models.preview_session import PreviewSession
 from app.studio.types import PreviewFrame
 from app.studio.widgets.image_view import DepthPane, ImagePane
-from nerf import MIN_ACC, RenderResult
+from nerf import MIN_ACC, RenderResult, legend_scale
 
 MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
 FAILURE_SHOWN_S = 3.0
@@ -107,7 +107,7 @@ class PreviewView(QWidget):
             self.snap.addItem(f"training view {i}", i)
         for i in scene.test_ids:
             self.snap.addItem(f"test view {i}", i)
-        self.depth.set_unit("NDC" if scene.ndc else ("m" if scene.to_metres else "scene units"))
+        self.depth.set_unit("NDC" if scene.ndc else ("m" if legend_scale(scene) else "scene units"))
 
     def _snap(self, row: int) -> None:
         trainer = self.session.trainer
@@ -141,5 +141,5 @@ def display_depth(result: RenderResult, trainer: Any) -> np.ndarray:
     mostly opaque (``nerf.MIN_ACC``, as the exported videos): the expected depth of a nearly transparent ray is
     a little fog right in front of the camera, which painted a "near" band along the edges no view saw."""
     depth = np.where(result.acc > MIN_ACC, result.depth, 0.0).astype(np.float32)
-    scale = None if trainer is None or result.depth_is_ndc else trainer.scene.to_metres
+    scale = None if trainer is None or result.depth_is_ndc else legend_scale(trainer.scene)
     return depth * np.float32(scale) if scale else depth

@@ -53,11 +53,11 @@ class ExportWorker(Worker):
         self.progress.emit(done, total)
 
     def work(self) -> Path:
-        from nerf import render_video
+        from nerf import legend_scale, render_video
 
         cameras = video_cameras(self.trainer, self.settings)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         # render_video writes to a temporary name and renames at the end: a cancel leaves no file
         render_video(self._render, cameras, self.out, fps=self.settings.fps, on_frame=self._progress,
-                     metres_per_unit=self.trainer.scene.to_metres)
+                     metres_per_unit=legend_scale(self.trainer.scene))
         return self.out
