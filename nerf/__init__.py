@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "render_video": "nerf.video",
     "side_by_side": "nerf.video",
     "legend_scale": "nerf.video",
+    "marking_unseen": "nerf.video",
     "MIN_ACC": "nerf.video",
     "robust_range": "nerf.colormap",
     # geometry
@@ -72,7 +73,7 @@ __all__ = [
     "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "LivePreview", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
     "Reporting", "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer",
     "apply_threads", "available_cores", "default_threads", "detect_layout", "evaluate_views",
-    "keyframe_from_camera", "legend_scale", "load_camera_path", "load_lpips", "load_scene", "path_cameras", "render_video",
+    "keyframe_from_camera", "legend_scale", "load_camera_path", "load_lpips", "load_scene", "marking_unseen", "path_cameras", "render_video",
     "robust_range", "save_camera_path", "side_by_side", "view_camera", "write_mesh",
 ]
 
@@ -112,4 +113,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from nerf.trainer import Trainer
     from nerf.tsdf_mesh import write_mesh
     from nerf.types import Camera, RenderResult, StepStats, TrainSnapshot
-    from nerf.video import MIN_ACC, legend_scale, render_video, side_by_side
+    from nerf.video import MIN_ACC, legend_scale, marking_unseen, render_video, side_by_side

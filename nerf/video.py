@@ -69,6 +69,28 @@ def side_by_side(result: RenderResult, depth_range: tuple[float, float], min_acc
     return np.concatenate([frame, np.concatenate([np.zeros_like(strip), strip], axis=1)], axis=0)
 
 
+def marking_unseen(render: Callable[[Camera], RenderResult], scene: Scene) -> Callable[[Camera], RenderResult]:
+    """``render`` with the RGB that no training view saw blended towards a light grey (``nerf.coverage``): an
+    honest video of a few-shot capture, at the cost of PSNR where the field guessed well. Only the RGB changes.
+
+    Raises:
+        InputError: the scene has no metric sensor depth to tell what the training views saw.
+    """
+    from dataclasses import replace
+
+    from nerf.coverage import has_sensor_depth, mark_unseen, unseen_weight
+
+    if not has_sensor_depth(scene):
+        raise InputError(None, f"{scene.name}: marking what no view saw needs metric sensor depth (an RGB-D capture)")
+
+    def wrapped(camera: Camera) -> RenderResult:
+        r = render(camera)
+        weight = unseen_weight(scene, r.camera, r.depth, r.acc > MIN_ACC)
+        return replace(r, rgb=mark_unseen(r.rgb, weight))
+
+    return wrapped
+
+
 def legend_height(width: int) -> int:
     """Height (even, pixels) of the legend strip for a panel ``width`` pixels wide."""
     return max(16, int(round(width / 16)) // 2 * 2)

@@ -43,6 +43,9 @@ class Render:
     dataparser_transforms: Path | None = None
     """With --camera-path made in nerfstudio's viewer: that run's dataparser_transforms.json, to map
     the path from nerfstudio's normalised frame into the scene's."""
+    mark_unseen: bool = False
+    """Blend what no training view saw (no view's sensor depth agrees with the rendered surface) towards a light
+    grey in the RGB half, so the video shows what the field invented. Scenes with metric sensor depth only."""
     threads: Threads = None
     """CPU threads for torch (rendering)."""
 
@@ -50,7 +53,7 @@ class Render:
         from app.cli.progress import Progress
         from app.runs import load_run_checked
         from devices.errors import InputError
-        from nerf import legend_scale, path_cameras, render_video
+        from nerf import legend_scale, marking_unseen, path_cameras, render_video
 
         if self.frames < 1 or self.fps <= 0:
             raise InputError(None, "--frames must be at least 1 and --fps positive")
@@ -65,8 +68,9 @@ class Render:
         trainer = load_run_checked(self.run_dir)
         if self.camera_path is None:
             cams = path_cameras(trainer.scene, self.path, self.frames, self.width)
+        render = marking_unseen(trainer.render, trainer.scene) if self.mark_unseen else trainer.render
         bar = Progress(len(cams), f"render {label}")
-        info = render_video(trainer.render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done),
+        info = render_video(render, cams, self.out, fps, on_frame=lambda k, n: bar.update(k - bar.done),
                             metres_per_unit=legend_scale(trainer.scene))
         bar.close()
         print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, {info.fps:g} fps")
