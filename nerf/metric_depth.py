@@ -32,7 +32,7 @@ def seed_from_metric_depth(field: torch.nn.Module, scene: Scene, images: torch.T
     to = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
     views = DepthViews(K=to(s.K[ids]), w2c=to(np.linalg.inv(s.c2w[ids])), depth=depths[ids])
     mean_rgb = images[ids].reshape(-1, 3).mean(0)
-    field.seed_from_depth(views, s.near, s.far, mean_rgb)
+    field.seed_from_depth(views, s.near, s.far, mean_rgb, images[ids])
     return depths if field.config.metric_depth_weight > 0 else None
 
 

@@ -9,7 +9,9 @@
 - appearance: a TensoRF vector-matrix feature volume (``nerf.fields.vm_ops``, planes up to 512^2: ~1 cm
   over a room) with a small MLP decoder to RGB (diffuse: no view direction);
 - ``nerf.render_fn.render_samples``: compositing through the density / colour functions;
-- ``nerf.fields.background.EnvMap`` started at the mean training colour (what shows where no view saw).
+- background (what rays that hit nothing show): ``nerf.fields.shell.ShellMap``, a texture on a sphere around the
+  cameras fitted to the training views' pixels without depth (``background`` "shell"), or
+  ``nerf.fields.background.EnvMap`` started at the mean training colour ("envmap", what TSDF fusion shows).
 
 The trainer adds SparseNeRF's ranking and continuity losses as for every field, and a metric depth
 loss (``metric_depth_weight``) on training pixels with sensor depth.
@@ -27,6 +29,7 @@ from nerf.fields.background import EnvMap, frame_around
 from nerf.fields.base import Field, FieldOutput, RayBatch, RayTermination
 from nerf.fields.config import SensorFieldConfig
 from nerf.fields.grid_ops import schedule_value, trilinear, tv_loss
+from nerf.fields.shell import ShellMap, fit_shell
 from nerf.fields.vm_ops import plane_tv, resize_vm, vm_features
 from nerf.march import march
 from nerf.occupancy import DepthViews, OccupancyGrid, opaque_cells
@@ -55,7 +58,8 @@ class SensorField(Field):
         self.planes = nn.Parameter(torch.randn(3, c, p, p) * 0.1)
         self.lines = nn.Parameter(torch.ones(3, c, p))
         self.decoder = nn.Sequential(nn.Linear(3 * c, config.hidden), nn.ReLU(inplace=True), nn.Linear(config.hidden, 3))
-        self.env = EnvMap(config.envmap_size, frame_around(up))
+        frame = frame_around(up)
+        self.env = ShellMap(config.shell_size, frame) if config.background == "shell" else EnvMap(config.envmap_size, frame)
 
     # ------------------------------------------------------------------ geometry
     def cell(self) -> float:
@@ -81,13 +85,18 @@ class SensorField(Field):
         return torch.sigmoid(self.decoder(vm_features(self.planes, self.lines, self.normalise(pts))))
 
     @torch.no_grad()
-    def seed_from_depth(self, views: DepthViews, near: float, far: float, mean_rgb: torch.Tensor) -> None:
-        """Occupancy from the views' depth, density raised in the cells that hold depth points, background = mean colour."""
+    def seed_from_depth(self, views: DepthViews, near: float, far: float, mean_rgb: torch.Tensor,
+                        images: torch.Tensor | None = None) -> None:
+        """Occupancy from the views' depth, density raised in the cells that hold depth points; the background: the
+        shell fitted to the pixels of ``images`` (the views' RGB [V, H, W, 3] in [0, 1]) without depth, or the mean
+        colour ``mean_rgb`` [3] (the "envmap" background, or no images)."""
         self.occupancy.seed_from_depth(views, near, far, holes=self.config.hole_cells)
         raw = self._shift(self.config.seed_alpha) - self._shift(self.config.init_alpha)
         pts_cells = self.occupancy.surface & ~F.max_pool3d((~self.occupancy.surface)[None, None].float(), 3, 1, 1)[0, 0].bool()
         self.density.data[..., 0] = torch.where(pts_cells, torch.full_like(self.density.data[..., 0], raw), self.density.data[..., 0])
         self.env.map.data[:] = torch.logit(mean_rgb.clamp(0.02, 0.98)).reshape(1, 3, 1, 1).to(self.env.map.device)
+        if isinstance(self.env, ShellMap) and images is not None:
+            fit_shell(self.env, *_depthless_rays(views, images))
 
     # ------------------------------------------------------------------ schedule
     def before_step(self, step: int) -> None:
@@ -115,7 +124,11 @@ class SensorField(Field):
         ]
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
-        """Resize the VM to the checkpoint's resolution first, then load."""
+        """Resize the VM to the checkpoint's resolution first, then load. A checkpoint from before the shell
+        background (an environment map, no ``env.radius``) keeps its environment map."""
+        if isinstance(self.env, ShellMap) and "env.radius" not in state_dict:
+            self.env = EnvMap(tuple(state_dict["env.map"].shape[-2:]), self.env.frame).to(self.env.map.device)
+            self.param_version += 1
         res = int(state_dict["planes"].shape[-1])
         if res != self.planes.shape[-1]:
             self.planes = nn.Parameter(torch.zeros_like(state_dict["planes"], device=self.planes.device))
@@ -125,15 +138,15 @@ class SensorField(Field):
     # ------------------------------------------------------------------ rendering
     def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
         samples = march(rays, self.occupancy, self.step_size(), self.config.max_samples, randomized=train)
-        out = render_samples(rays, samples, self.density_fn, self.colour_fn, self.env(rays.viewdirs),
-                             self.config.weight_threshold)
+        bg = self.env(rays.origins, rays.viewdirs) if isinstance(self.env, ShellMap) else self.env(rays.viewdirs)
+        out = render_samples(rays, samples, self.density_fn, self.colour_fn, bg, self.config.weight_threshold)
         res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
         if train:
             res.termination = RayTermination(samples.t, out.weights)  # for the trainer's metric depth loss
             if self.config.tv_density > 0:
                 res.regularisers["tv_density"] = _tv(self.density)
             if self.config.tv_planes > 0:
-                res.regularisers["tv_planes"] = plane_tv(self.planes)
+                res.regularisers["tv_planes"] = plane_tv(self.planes, self.config.tv_planes_block)
         return res
 
     def regulariser_weights(self) -> dict[str, float]:
@@ -145,3 +158,25 @@ def _tv(grid: torch.Tensor, side: int = 24) -> torch.Tensor:
     """Mean squared neighbour difference in a random block of up to ``side``^3 cells of grid [X, Y, Z, C]."""
     o = [int(torch.randint(0, max(1, n - side + 1), ())) for n in grid.shape[:3]]
     return tv_loss(grid[o[0] : o[0] + side, o[1] : o[1] + side, o[2] : o[2] + side])
+
+
+def _depthless_rays(views: DepthViews, images: torch.Tensor) -> tuple[list, torch.Tensor, float]:
+    """``fit_shell``'s inputs: per view the (origins, directions, RGB) [N, 3] of its pixels without depth; the
+    cameras' centre [3]; the farthest depth point's distance from it."""
+    V, H, W = views.depth.shape
+    dev = views.depth.device
+    ys, xs = torch.meshgrid(torch.arange(H, device=dev), torch.arange(W, device=dev), indexing="ij")
+    c2w = torch.linalg.inv(views.w2c.double()).float()  # [V, 4, 4]
+    centre = c2w[:, :3, 3].mean(0)
+    rays, reach = [], 0.0
+    for v in range(V):
+        K = views.K[v]
+        d_cam = torch.stack([(xs + 0.5 - K[0, 2]) / K[0, 0], (ys + 0.5 - K[1, 2]) / K[1, 1], torch.ones_like(xs, dtype=K.dtype)], -1)
+        dirs = d_cam @ c2w[v, :3, :3].T  # [H, W, 3]
+        has = views.depth[v] > 0
+        if bool(has.any()):
+            pts = c2w[v, :3, 3] + dirs[has] * views.depth[v][has][:, None]
+            reach = max(reach, float((pts - centre).norm(dim=-1).max()))
+        none = ~has
+        rays.append((c2w[v, :3, 3].expand(int(none.sum()), 3), dirs[none], images[v][none].float()))
+    return rays, centre, reach
