@@ -44,7 +44,7 @@ def preview_plan(field: torch.nn.Module, rays: RayBatch, distance: torch.Tensor 
     near, far = clip_to_box(rays, grid.aabb)
     n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
     return PreviewPlan(near, far, step, n, grid, c.max_samples, field.density_fn, field.colour_fn,
-                       field.env(rays.viewdirs), c.weight_threshold, distance)
+                       field.background(rays), c.weight_threshold, distance)
 
 
 PREVIEW_CHUNK = 1 << 17

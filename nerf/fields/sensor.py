@@ -136,10 +136,14 @@ class SensorField(Field):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ------------------------------------------------------------------ rendering
+    def background(self, rays: RayBatch) -> torch.Tensor:
+        """RGB [R, 3] the rays show where they hit nothing (the shell reads their origins too)."""
+        return self.env(rays.origins, rays.viewdirs) if isinstance(self.env, ShellMap) else self.env(rays.viewdirs)
+
     def forward(self, rays: RayBatch, *, train: bool) -> FieldOutput:  # type: ignore[override]
         samples = march(rays, self.occupancy, self.step_size(), self.config.max_samples, randomized=train)
-        bg = self.env(rays.origins, rays.viewdirs) if isinstance(self.env, ShellMap) else self.env(rays.viewdirs)
-        out = render_samples(rays, samples, self.density_fn, self.colour_fn, bg, self.config.weight_threshold)
+        out = render_samples(rays, samples, self.density_fn, self.colour_fn, self.background(rays),
+                             self.config.weight_threshold)
         res = FieldOutput(rgb=out.rgb, depth=out.depth if train else out.depth_normalised, acc=out.acc)
         if train:
             res.termination = RayTermination(samples.t, out.weights)  # for the trainer's metric depth loss
