@@ -8,7 +8,8 @@ then renders every test view at full resolution and reports PSNR / SSIM (LPIPS w
 are on disk) over the full image and, as the papers do, with the object masks (masked PSNR over the
 mask's pixels, masked SSIM with the background black in both images), steps, seconds per step, training and rendering rays per second, peak
 memory, and the held-out PSNR reached after the first 60 s of training (mean over the test views
-of the PSNR on a fixed random subsample of 4096 pixels per view; the clock is paused meanwhile).
+of the PSNR on a fixed random subsample of 4096 pixels per view; the clock is paused meanwhile), and every
+CPU minute a held-out curve (full, masked and outside-the-mask PSNR) beside the training views' own PSNR.
 ``--images DIR`` writes each arm's first held-out render, its photo and its depth as PNGs.
 Each arm runs in its own process so its peak memory is its own.
 
@@ -40,22 +41,25 @@ environment map and the stronger distortion loss of the defaults help the prior 
 ARMS = ("prior", "noprior", "noprior_tuned")
 
 
-def curve_point(trainer) -> tuple[float, float]:
-    """(full, masked) PSNR over every test view's fixed random ``EARLY_PIXELS`` pixels (masked: those in the mask)."""
+def curve_point(trainer, views: list[int] | None = None) -> tuple[float, float, float]:
+    """(full, masked, outside-the-mask) PSNR over fixed random ``EARLY_PIXELS`` pixels of each of ``views``
+    (default: the test views; the training views tell whether the field can fit what it saw at all)."""
     import torch
 
     from nerf.inference import eval_mode
 
     scene, rng = trainer.scene, np.random.default_rng(0)
-    se, se_m, n, n_m = 0.0, 0.0, 0, 0
-    for v in scene.test_ids:
+    se, n = np.zeros(3), np.zeros(3)  # full, inside, outside
+    for v in scene.test_ids if views is None else views:
         ys, xs = rng.integers(scene.height, size=EARLY_PIXELS), rng.integers(scene.width, size=EARLY_PIXELS)
         with eval_mode(trainer.field), torch.no_grad():
             rgb = trainer.field(trainer.rays.view(v, ys, xs), train=False).rgb.clamp(0, 1).cpu().numpy()
         err = ((rgb - scene.images[v, ys, xs]) ** 2).sum(-1) / 3.0
         inside = scene.masks[v, ys, xs] if scene.masks is not None else np.ones(len(ys), bool)
-        se, n, se_m, n_m = se + err.sum(), n + len(err), se_m + err[inside].sum(), n_m + int(inside.sum())
-    return float(-10.0 * np.log10(se / n)), float(-10.0 * np.log10(se_m / max(n_m, 1)))
+        se += [err.sum(), err[inside].sum(), err[~inside].sum()]
+        n += [len(err), inside.sum(), (~inside).sum()]
+    full, masked, outside = (-10.0 * np.log10(se / np.maximum(n, 1))).tolist()
+    return full, masked, outside
 
 
 def early_psnr(trainer) -> float:
@@ -90,10 +94,13 @@ def run_arm(data: str, minutes: float, prior: bool, threads: int, overrides: dic
         # the LR schedule follows the budget's clock: CPU seconds, not the step's wall seconds it counted itself
         trainer.control.elapsed_s += cpu - stats.seconds
         if t_train >= next_point or t_train >= budget:  # the held-out curve (clock paused: process time outside steps)
-            full, masked = curve_point(trainer)
-            curve.append({"cpu_s": t_train, "wall_s": t_wall, "step": stats.step, "psnr": full, "psnr_masked": masked})
+            full, masked, outside = curve_point(trainer)
+            train = curve_point(trainer, trainer.scene.train_ids)
+            curve.append({"cpu_s": t_train, "wall_s": t_wall, "step": stats.step, "psnr": full, "psnr_masked": masked,
+                          "psnr_outside": outside, "train_psnr": train[0], "train_psnr_masked": train[1]})
             print(f"  [{'prior' if prior else 'no prior'}] {t_train:.0f} CPU s ({t_wall:.0f} wall s), step {stats.step}: "
-                  f"subsample PSNR {full:.2f} dB, masked {masked:.2f} dB", flush=True)
+                  f"subsample PSNR {full:.2f} dB, masked {masked:.2f} dB, outside {outside:.2f} dB; "
+                  f"training views {train[0]:.2f} / masked {train[1]:.2f} dB", flush=True)
             next_point += CURVE_EVERY_S
         if early is None and t_train >= min(EARLY_S, budget):
             early = early_psnr(trainer)

@@ -109,3 +109,16 @@ def test_auto_field_is_the_sensor_field_with_metric_depth_only():
     assert resolve(TrainConfig(), _scene("nodepth", "llff")).field == "fast"
     with pytest.raises(ValueError, match="field is 'auto'"):
         check_resolved(dataclasses.replace(resolve(TrainConfig(), metric), field="auto"))
+
+
+def test_dtu_trains_the_fast_field_on_a_finer_grid_than_other_data_sets():
+    """DTU's profile grows the fast field's grid to 96^3 (its training views were fitted to ~18.6 dB masked at
+    48^3); every other data set keeps 48^3, and a schedule that was set wins."""
+    from nerf.profiles import DTU_SCHEDULE
+
+    assert resolve(TrainConfig(), _scene("scan24", "dtu")).fast.resolution_schedule == DTU_SCHEDULE
+    assert DTU_SCHEDULE[-1][1] == 96
+    for dataset in ("llff", "nvs_kinect", "custom"):
+        assert resolve(TrainConfig(), _scene("s", dataset)).fast.resolution_schedule == ((0, 24), (300, 32), (1200, 48))
+    mine = TrainConfig.from_flat(fast={"resolution_schedule": ((0, 16),)})
+    assert resolve(mine, _scene("scan24", "dtu")).fast.resolution_schedule == ((0, 16),)

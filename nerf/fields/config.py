@@ -1,7 +1,7 @@
 """The settings of the fast and sensor fields, apart from the fields themselves (no torch here: the CLI,
 run.json and the studio read them without loading a model).
 
-Settings left at None (the fast field's ``tv_color``, ``distortion``) are the data set's: ``nerf.profiles.resolve``
+Settings left at None (the fast field's ``resolution_schedule``, ``tv_color``, ``distortion``) are the data set's: ``nerf.profiles.resolve``
 fills them before a field is built.
 """
 
@@ -21,8 +21,10 @@ learned (one RGB), black or white."""
 class FastFieldConfig:
     """Settings of the fast field."""
 
-    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
-    """(step, voxels per side) pairs: the density grid grows to that resolution at that step."""
+    resolution_schedule: tuple[tuple[int, int], ...] | None = None
+    """(step, voxels per side) pairs: the density grid grows to that resolution at that step; None: the data
+    set's (``nerf.profiles``: DTU 32 -> 48 -> 64 -> 96 at steps 0 / 300 / 800 / 1,400, else 24 -> 32 -> 48 at
+    0 / 300 / 1,200). On DTU the finer grid gave +0.36 dB masked after 3 CPU-min (benchmarks/RESULTS.md)."""
     color_ratio: float = 1.0
     """Colour grid resolution as a fraction of the density grid's."""
     color_channels: int = 3

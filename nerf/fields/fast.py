@@ -48,8 +48,9 @@ class FastField(Field):
 
     def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
-        if config.tv_color is None or config.distortion is None:  # the data set's: nerf.profiles.resolve fills them
-            raise ValueError("FastFieldConfig.tv_color and .distortion must be set (resolve the TrainConfig first)")
+        if None in (config.tv_color, config.distortion, config.resolution_schedule):  # nerf.profiles.resolve fills them
+            raise ValueError("FastFieldConfig.tv_color, .distortion and .resolution_schedule must be set "
+                             "(resolve the TrainConfig first)")
         self.config = config
         self.register_buffer("aabb", torch.as_tensor(aabb, dtype=torch.float32).reshape(2, 3))
         self.param_version = 0  # bumped when parameters are replaced (the trainer rebuilds its optimizer)
