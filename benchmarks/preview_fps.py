@@ -106,7 +106,7 @@ def quality(trainer, views: int = 3) -> tuple[float, float, float]:
         tf += time.thread_time() - t
         t = time.thread_time()
         fast = render_preview(trainer.field, trainer.rays, cam, trainer.config.reporting.render_chunk,
-                              colour_weight=LivePreview.COLOUR_WEIGHT)
+                              colour_weight=LivePreview.COLOUR_WEIGHT, min_transmittance=LivePreview.MIN_TRANSMITTANCE)
         tp += time.thread_time() - t
         out.append(psnr(fast.rgb / 255.0, full.rgb / 255.0))
     return min(out), tf / views, tp / views

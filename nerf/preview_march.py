@@ -2,15 +2,15 @@
 
 The sensor field's sampler (``nerf.march.march``) tests every sample of every ray against the occupancy grid:
 at 320x240 that is ~20 M occupancy look-ups, most of a full render's time. This renderer finds the same
-samples in two cheaper steps, repeated until every ray is done:
+samples in three cheaper steps, repeated until every ray is done:
 
 1. **skipping by distance** (sphere tracing on the cell lattice): ``distance_grid`` holds, per cell, its
    Chebyshev distance D (in cells, capped) to the nearest occupied cell. From a sample whose nearest cell has
    distance D, every later sample less than D - 1 cells away (along the axis the ray moves fastest on) has an
-   empty nearest cell, so the ray jumps over all of them at once; it stops exactly at its first occupied
-   sample (the same look-up as the sampler's) or at its end. Far from surfaces a jump covers up to
-   ``DISTANCE_CAP`` cells; near them it goes sample by sample;
-2. **a window**: from that sample, ``window`` consecutive samples of the ray's own lattice (the positions
+   empty nearest cell, so the ray jumps over all of them at once (one look-up per jump, all rays together);
+   it stops next to an occupied cell, a sample or two before its first occupied sample, or at its end. Far
+   from surfaces a jump covers up to ``DISTANCE_CAP`` cells;
+2. **a window**: from there, ``window`` consecutive samples of the ray's own lattice (the positions
    the field's sampler uses) are tested against the grid; density, compositing and colour see only the kept
    ones, compositing on the dense [rays, window] block;
 3. **early ray termination**: a ray stops once its transmittance falls below ``min_transmittance``, or once
@@ -138,7 +138,7 @@ _LOG_MIN_TRANS = math.log1p(-(1.0 - 1e-6))
 
 
 @torch.no_grad()
-def render_plan(rays: RayBatch, plan: PreviewPlan, window: int = 16, min_transmittance: float = 1e-4,
+def render_plan(rays: RayBatch, plan: PreviewPlan, window: int = 12, min_transmittance: float = 1e-4,
                 colour_weight: float = 0.0, starts: RayStarts | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, RayStarts]:
     """Render R rays through ``plan`` (module docstring). Returns rgb [R, 3], depth [R], acc [R] and the
