@@ -107,8 +107,8 @@ class LivePreview:
     COLOUR_WEIGHT = 0.03
     MIN_TRANSMITTANCE = 3e-3
     """A ray stops once less than this much light passes (the field's render goes on to 1e-4): at most 0.3 % of
-    a channel left out, and ~40 % of the rays (the surfaces a few hundred steps in are still ~0.5 % transparent)
-    spared a second round through empty space to the far wall."""
+    a channel left out, and ~30 % of the rays (the surfaces a few hundred steps in are still ~0.5 % transparent)
+    spared a second round on through the room (benchmarks/RESULTS.md)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
