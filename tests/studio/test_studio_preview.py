@@ -64,7 +64,8 @@ def test_the_training_steps_on_while_a_preview_renders(studio, qtbot, tiny_scene
     run_until(lambda: preview.renders > frames and preview.last.camera.width == trainer.scene.width
               and preview.last.step == trainer.step_count, 30_000)
     last = preview.last
-    expected = render_preview(trainer.field, trainer.rays, last.camera, 16384, colour_weight=LivePreview.COLOUR_WEIGHT)
+    expected = render_preview(trainer.field, trainer.rays, last.camera, 16384, colour_weight=LivePreview.COLOUR_WEIGHT,
+                              min_transmittance=LivePreview.MIN_TRANSMITTANCE)
     np.testing.assert_array_equal(last.rgb, expected.rgb)
     assert psnr(last.rgb / 255.0, trainer.render(last.camera).rgb / 255.0) > 35  # and close to the full render's
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
