@@ -61,8 +61,9 @@ def train_thread(trainer, lock: threading.Lock, stop: threading.Event) -> thread
 def phase(trainer, kind: str, seconds: float) -> dict:
     """Train for ``seconds`` with the preview ``kind`` (alone / live / between); steps/s and frames/s."""
     from nerf import LivePreview
+    from nerf.fair_lock import FairLock
 
-    lock, stop = threading.Lock(), threading.Event()
+    lock, stop = FairLock(), threading.Event()  # as the studio's render_lock
     s0, load0 = trainer.step_count, os.getloadavg()[0]
     th = train_thread(trainer, lock, stop)
     while trainer.control.state != "running":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import TrainingWorker, WorkerPhase
 from nerf import ACTIVE_STATES, ENDED_STATES, RunState, TrainSnapshot
+from nerf.fair_lock import FairLock
 
 WATCH_MS = 100
 """While the training thread lives, look at the loop's state this often (pause and resume take effect between
@@ -135,8 +135,9 @@ class TrainingSession(QObject):
         self.history = TrainHistory()
         self.last: TrainSnapshot | None = None
         self.run_dir: Path | None = None
-        self.render_lock = threading.Lock()
-        """Held by any thread that renders with the trainer's model outside the training loop."""
+        self.render_lock = FairLock()
+        """Held by any thread that renders with the trainer's model outside the training loop (fair: the
+        training loop re-takes it after every step, and a waiting preview must get in at the next hand-over)."""
         self.remote_target: Any = None
         """An app.cluster.remote_trainer.ClusterTarget: new runs train on that Ray cluster; None: here."""
         self._job: WorkerThread | None = None
