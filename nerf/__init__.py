@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "ACTIVE_STATES": "nerf.run_state",
     "ENDED_STATES": "nerf.run_state",
     "LatestSlot": "nerf.latest",
+    "FairLock": "nerf.fair_lock",
     "apply_threads": "nerf.threads",
     "available_cores": "nerf.threads",
     "default_threads": "nerf.threads",
@@ -69,7 +70,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
 """Public name -> the module that defines it (or (module, name there))."""
 
 __all__ = [
-    "ACTIVE_STATES", "Budget", "Camera", "CameraPath", "ConfigError", "ENDED_STATES", "GeometrySettings",
+    "ACTIVE_STATES", "Budget", "Camera", "CameraPath", "ConfigError", "ENDED_STATES", "FairLock", "GeometrySettings",
     "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "LivePreview", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
     "Reporting", "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer",
     "apply_threads", "available_cores", "default_threads", "detect_layout", "evaluate_views",
@@ -98,6 +99,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from nerf.choices import ConfigError
     from nerf.colormap import robust_range
     from nerf.evaluate import evaluate as evaluate_views
+    from nerf.fair_lock import FairLock
     from nerf.geometry_export import GeometrySettings
     from nerf.inference import view_camera
     from nerf.latest import LatestSlot

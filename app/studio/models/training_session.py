@@ -12,8 +12,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import TrainingWorker, WorkerPhase
-from nerf import ACTIVE_STATES, ENDED_STATES, RunState, TrainSnapshot
-from nerf.fair_lock import FairLock
+from nerf import ACTIVE_STATES, ENDED_STATES, FairLock, RunState, TrainSnapshot
 
 WATCH_MS = 100
 """While the training thread lives, look at the loop's state this often (pause and resume take effect between
