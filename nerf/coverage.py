@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nerf.rays import PIXEL_CENTRE
+from nerf.rays import pixel_points
 from nerf.scene import Scene
 from nerf.types import Camera
 
@@ -39,12 +39,8 @@ def has_sensor_depth(scene: Scene) -> bool:
 def surface_points(camera: Camera, depth: np.ndarray) -> np.ndarray:
     """World points [H, W, 3] of a depth map [H, W] (z along the optical axis, scene units) seen by ``camera``."""
     h, w = depth.shape
-    v, u = np.mgrid[0:h, 0:w].astype(np.float64) + PIXEL_CENTRE
-    K = camera.K
-    x = (u - K[0, 2]) / K[0, 0] * depth
-    y = (v - K[1, 2]) / K[1, 1] * depth
-    pts = np.stack([x, y, depth.astype(np.float64)], -1)
-    return pts @ camera.c2w[:3, :3].T + camera.c2w[:3, 3]
+    v, u = np.mgrid[0:h, 0:w]
+    return pixel_points(camera.K, camera.c2w, v.ravel(), u.ravel(), depth.ravel()).reshape(h, w, 3)
 
 
 def surface_normals(points: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 
 from devices.atomic import commit_dir, recover_leftovers, replace_when_done, staging_dir
 from devices.errors import InputError
+from nerf.rays import pixel_points
 from nerf.types import Camera, RenderResult
 
 VIEW_SETS = ("auto", "all", "train", "test", "path")
@@ -165,11 +166,8 @@ def backproject(result: RenderResult, min_acc: float, stride: int = 1) -> tuple[
     v, u = np.mgrid[0:cam.height:stride, 0:cam.width:stride]
     z = result.depth[v, u]
     keep = (result.acc[v, u] >= min_acc) & np.isfinite(z) & (z > 0)
-    u, v, z = u[keep] + 0.5, v[keep] + 0.5, z[keep].astype(np.float64)
-    K = cam.K
-    local = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=1)
-    pts = local @ cam.c2w[:3, :3].T + cam.c2w[:3, 3]
-    return pts, result.rgb[v.astype(int), u.astype(int)]
+    u, v = u[keep], v[keep]
+    return pixel_points(cam.K, cam.c2w, v, u, z[keep]), result.rgb[v, u]
 
 
 def point_cloud(rendered: Rendered, min_acc: float = 0.5, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -53,6 +53,19 @@ def camera_directions(
     return np.stack([x, y, np.ones_like(x)], axis=-1)
 
 
+def pixel_points(
+    K: np.ndarray,  # [3, 3]
+    c2w: np.ndarray,  # [4, 4] OpenCV camera-to-world
+    ys: np.ndarray,  # [R] pixel rows
+    xs: np.ndarray,  # [R] pixel columns
+    depth: np.ndarray,  # [R] depth along the optical axis
+) -> np.ndarray:
+    """World points float64 [R, 3] at ``depth`` through the centres of pixels (``ys``, ``xs``): a depth map
+    lifted to 3D (no lens distortion: the renders these come from are pinhole)."""
+    local = camera_directions(K, ys, xs) * np.asarray(depth, np.float64)[:, None]
+    return local @ c2w[:3, :3].T + c2w[:3, 3]
+
+
 def pixel_rays(
     K: np.ndarray,  # [3, 3]
     c2w: np.ndarray,  # [4, 4] OpenCV camera-to-world
