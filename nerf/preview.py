@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from typing import Any
 
 import torch
@@ -99,9 +100,13 @@ class LivePreview:
     Colour is evaluated at the samples of weight >= ``COLOUR_WEIGHT`` (``nerf.preview_march.render_plan``):
     about half the colour evaluations of the field's own render, > 40 dB from its image on the virtual room.
 
-    ``render`` uses the copy of the last ``sync``; call them one after the other (the studio's render thread
-    does both), not at the same time. While the camera and the occupancy grid stay the same (a resting camera
-    refreshed as the training goes on) each ray starts at the first occupied sample the last render found.
+    ``render`` uses the copy of the last ``sync``. Both may be called from any thread, one at a time: a ``sync``
+    waits for a render in progress (the studio's render thread does both, so nothing waits). While the camera
+    and the occupancy grid stay the same (a resting camera refreshed as the training goes on) each ray starts
+    at the first occupied sample the last render found.
+
+    The trainer is held weakly: a trainer the application has let go of (a new run, another scene) is freed
+    with its optimizer state and images, even while the preview keeps its copy of the field.
     """
 
     COLOUR_WEIGHT = 0.03
@@ -113,7 +118,7 @@ class LivePreview:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._mirror: torch.nn.Module | None = None
-        self._source: Any = None
+        self._source: weakref.ref | None = None  # the trainer the mirror copies
         self._step = -1
         self._rays: SceneRays | None = None
         self._chunk = 16384
@@ -131,29 +136,32 @@ class LivePreview:
         """Copy ``trainer``'s field into the mirror when it changed (a new trainer or a new step). Call it while
         no training step runs (the studio holds the loop's step lock)."""
         with self._lock:
-            if self._source is trainer and self._step == trainer.step_count:
+            same = self._source is not None and self._source() is trainer
+            if same and self._step == trainer.step_count:
                 return
-            self._mirror = _mirror(trainer.field, None if self._source is not trainer else self._mirror)
-            self._source, self._step = trainer, trainer.step_count
+            self._mirror = _mirror(trainer.field, self._mirror if same else None)
+            if not same:  # what the last renders learnt belongs to another scene's rays and grid
+                self._starts, self._starts_for, self._occ, self._distance = {}, None, None, None
+            self._source, self._step = weakref.ref(trainer), trainer.step_count
             self._rays, self._chunk = trainer.rays, trainer.config.reporting.render_chunk
 
     def render(self, camera: Camera) -> RenderResult:
         """Render ``camera`` with the field as of the last ``sync``."""
         with self._lock:
             field, rays, chunk, step = self._mirror, self._rays, self._chunk, self._step
-        if field is None or rays is None:
-            raise RuntimeError("LivePreview.render before sync")
-        occ = getattr(getattr(field, "occupancy", None), "occupied", None)
-        key = (camera.width, camera.height, camera.K.tobytes(), camera.c2w.tobytes(), chunk)
-        if occ is None or self._occ is None or not torch.equal(occ, self._occ):
-            self._starts, self._starts_for, self._distance = {}, key, None
-            self._occ = None if occ is None else occ.clone()
-        if key != self._starts_for:
-            self._starts, self._starts_for = {}, key
-        if occ is not None and self._distance is None and has_fast_path(field):
-            self._distance = distance_grid(occ)
-        return render_preview(field, rays, camera, chunk, step, self.COLOUR_WEIGHT, self._starts, self._distance,
-                              self.MIN_TRANSMITTANCE)
+            if field is None or rays is None:
+                raise RuntimeError("LivePreview.render before sync")
+            occ = getattr(getattr(field, "occupancy", None), "occupied", None)
+            key = (camera.width, camera.height, camera.K.tobytes(), camera.c2w.tobytes(), chunk)
+            if occ is None or self._occ is None or not torch.equal(occ, self._occ):
+                self._starts, self._starts_for, self._distance = {}, key, None
+                self._occ = None if occ is None else occ.clone()
+            if key != self._starts_for:
+                self._starts, self._starts_for = {}, key
+            if occ is not None and self._distance is None and has_fast_path(field):
+                self._distance = distance_grid(occ)
+            return render_preview(field, rays, camera, chunk, step, self.COLOUR_WEIGHT, self._starts,
+                                  self._distance, self.MIN_TRANSMITTANCE)
 
 
 @torch.no_grad()

@@ -152,3 +152,26 @@ def test_the_live_preview_renders_a_copy_taken_between_steps(virtual_scenes):
     np.testing.assert_array_equal(now.rgb, render_preview(trainer.field, trainer.rays, cam, 16384, colour_weight=cw,
                                                           min_transmittance=LivePreview.MIN_TRANSMITTANCE).rgb)
     assert live.render(cam).rgb.tobytes() == now.rgb.tobytes()  # a refresh of the resting camera: the same image
+
+
+def test_the_live_preview_lets_go_of_a_trainer_the_application_dropped(virtual_scenes):
+    """The preview renders its own copy: a trainer nothing else holds (a new run, another scene) is freed with its
+    optimizer state and images, and the copy still renders; a new trainer replaces the copy."""
+    import gc
+    import weakref
+
+    trainer = _sensor_trainer(virtual_scenes[2], 1)
+    cam = trainer.view_camera(trainer.scene.test_ids[0]).scaled(0.25)
+    live = LivePreview()
+    live.sync(trainer)
+    before = live.render(cam)
+    gone = weakref.ref(trainer)
+    del trainer
+    gc.collect()
+    assert gone() is None
+    np.testing.assert_array_equal(live.render(cam).rgb, before.rgb)
+    other = _sensor_trainer(virtual_scenes[1], 1)
+    live.sync(other)
+    np.testing.assert_array_equal(live.render(cam).rgb, render_preview(
+        other.field, other.rays, cam, 16384, colour_weight=LivePreview.COLOUR_WEIGHT,
+        min_transmittance=LivePreview.MIN_TRANSMITTANCE).rgb)
