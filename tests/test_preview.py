@@ -81,6 +81,87 @@ def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape,
     assert float((rgb - ref.rgb).abs().mean()) < 0.01
 
 
+def _edge_rays(aabb: torch.Tensor, shape: tuple[int, int, int], kind: str, seed: int) -> RayBatch:
+    """Rays at the edges of the box and its lattice: ``axis`` along each axis through cell centres, cell borders
+    (rounding ties) and the box's faces; ``face`` in the planes of the box's faces; ``bounds`` with their own near
+    and far (ending inside the box, or empty: far < near); ``far`` from 200 units away (large t)."""
+    g = torch.Generator().manual_seed(seed)
+    lo, ext = aabb[0], aabb[1] - aabb[0]
+    if kind == "axis":
+        o, d = [], []
+        for ax in range(3):
+            a1, a2 = [a for a in range(3) if a != ax]
+            for f1 in torch.linspace(0, 1, 2 * shape[a1] - 1):
+                for f2 in torch.linspace(0, 1, 2 * shape[a2] - 1)[::3]:
+                    for sign in (1.0, -1.0):
+                        oo, dd = torch.zeros(3), torch.zeros(3)
+                        oo[a1], oo[a2] = lo[a1] + f1 * ext[a1], lo[a2] + f2 * ext[a2]
+                        oo[ax], dd[ax] = (lo[ax] - 0.3, 1.0) if sign > 0 else (aabb[1, ax] + 0.3, -1.0)
+                        o.append(oo), d.append(dd)
+        o, d = torch.stack(o), torch.stack(d)
+    elif kind == "face":
+        o = torch.rand(2000, 3, generator=g) * ext + lo
+        ax, side, rows = torch.randint(0, 3, (2000,), generator=g), torch.randint(0, 2, (2000,), generator=g), torch.arange(2000)
+        o[rows, ax] = aabb[side, ax]
+        d = torch.randn(2000, 3, generator=g)
+        d[rows, ax] = 0.0
+        o = o - 3 * d
+    elif kind == "far":
+        o = torch.randn(2000, 3, generator=g)
+        o = o / o.norm(dim=-1, keepdim=True) * 200
+        d = torch.rand(2000, 3, generator=g) * ext + lo - o
+    else:
+        o, d = torch.rand(2000, 3, generator=g) * 4 - torch.tensor([2.0, 2.0, 1.0]), torch.randn(2000, 3, generator=g)
+    n = len(o)
+    near = torch.full((n, 1), 0.0)
+    far = torch.full((n, 1), 400.0 if kind == "far" else 8.0)
+    if kind == "bounds":
+        near = torch.rand(n, 1, generator=g) * 2
+        far = near + torch.rand(n, 1, generator=g) * 3 - 0.2  # some end inside the box, some are empty
+    return RayBatch(o, d, d / d.norm(dim=-1, keepdim=True), torch.full((n, 1), 1e-3), near, far)
+
+
+@pytest.mark.parametrize("kind", ["axis", "face", "bounds", "far"])
+@pytest.mark.parametrize("occupancy", ["shell", "random", "all", "none"])
+def test_the_fast_path_at_the_edges_of_the_box_and_of_its_cells(kind, occupancy):
+    """The reference twin (march + render_samples) on the rays most likely to trip the skipping: along the lattice
+    (cell borders are rounding ties), in the box's faces, ending inside the box or empty, from far away; with
+    only cells on the box's boundary occupied (half of them), random cells, every cell or none."""
+    aabb, shape = torch.tensor([[-1.0, -0.7, 0.0], [1.0, 0.9, 2.0]]), (23, 17, 21)
+    grid = OccupancyGrid(aabb, shape)
+    g = torch.Generator().manual_seed(7)
+    if occupancy == "shell":
+        occ = torch.zeros(shape, dtype=torch.bool)
+        occ[[0, -1]] = True
+        occ[:, [0, -1]] = True
+        occ[:, :, [0, -1]] = True
+        grid.occupied = occ & (torch.rand(shape, generator=g) < 0.5)
+    else:
+        grid.occupied = torch.rand(shape, generator=g) < {"random": 0.1, "all": 2.0, "none": -1.0}[occupancy]
+    rays = _edge_rays(aabb, shape, kind, 3)
+    density, colour = _functions(0)
+    step = 0.5 * grid.cell_size()
+    bg = torch.rand(len(rays), 3, generator=g)
+    samples = march(rays, grid, step, 24, randomized=False)
+    ref = render_samples(rays, samples, density, colour, bg, weight_threshold=1e-3)
+    from nerf.march import clip_to_box
+
+    near, far = clip_to_box(rays, aabb)
+    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
+    plan = PreviewPlan(near, far, step, n, grid, 24, density, colour, bg, 1e-3)
+    for window, cap in ((12, 16), (5, 3)):
+        plan.distance = distance_grid(grid.occupied, cap)
+        once = render_plan(rays, plan, window=window, min_transmittance=0.0)
+        again = render_plan(rays, plan, window=window, min_transmittance=0.0, starts=once[3])
+        for rgb, depth, acc in (once[:3], again[:3]):
+            torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-5)
+        first_ref = torch.where(samples.valid[:, 0], samples.t[:, 0], torch.inf)
+        got = torch.where(once[3].first < n, near[:, 0] + (once[3].first + 0.5) * step, torch.inf)
+        torch.testing.assert_close(got, first_ref)
+
+
 @pytest.mark.parametrize("shape,fill,cap", [((11, 7, 9), 0.02, 16), ((13, 13, 5), 0.2, 3), ((6, 8, 7), 0.0, 4), ((1, 9, 4), 0.1, 5)])
 def test_the_distance_grid_is_the_chebyshev_distance_to_the_nearest_occupied_cell(shape, fill, cap):
     """The separable dilations against brute force (every cell against every occupied cell), capped; a grid one
