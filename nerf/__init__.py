@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "apply_threads": "nerf.threads",
     "available_cores": "nerf.threads",
     "default_threads": "nerf.threads",
+    "limit_this_thread": "nerf.threads",
+    "side_threads": "nerf.threads",
     # values passed to the app
     "Camera": "nerf.types",
     "RenderResult": "nerf.types",
@@ -74,8 +76,9 @@ __all__ = [
     "Keyframe", "LPIPS_ENV_VAR", "LatestSlot", "LivePreview", "Losses", "MIN_ACC", "Optimiser", "RenderResult",
     "Reporting", "RunState", "Sampler", "Scene", "StepStats", "TrainConfig", "TrainSnapshot", "Trainer",
     "apply_threads", "available_cores", "default_threads", "detect_layout", "evaluate_views",
-    "keyframe_from_camera", "legend_scale", "load_camera_path", "load_lpips", "load_scene", "marking_unseen", "path_cameras", "render_video",
-    "robust_range", "save_camera_path", "side_by_side", "view_camera", "write_mesh",
+    "keyframe_from_camera", "legend_scale", "limit_this_thread", "load_camera_path", "load_lpips", "load_scene",
+    "marking_unseen", "path_cameras", "render_video", "robust_range", "save_camera_path", "side_by_side", "side_threads",
+    "view_camera", "write_mesh",
 ]
 
 
@@ -110,7 +113,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from nerf.preview import LivePreview
     from nerf.run_state import ACTIVE_STATES, ENDED_STATES, RunState
     from nerf.scene import Scene
-    from nerf.threads import apply_threads, available_cores, default_threads
+    from nerf.threads import apply_threads, available_cores, default_threads, limit_this_thread, side_threads
     from nerf.train_config import Budget, Losses, Optimiser, Reporting, Sampler, TrainConfig
     from nerf.trainer import Trainer
     from nerf.tsdf_mesh import write_mesh

@@ -11,7 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 
 from app.studio.types import RenderedFrame, RenderFailure, RenderRequest
 from app.studio.workers.base import Worker
-from nerf import LatestSlot, LivePreview, TrainSnapshot
+from nerf import LatestSlot, LivePreview, RunState, TrainSnapshot, limit_this_thread, side_threads
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ class RenderWorker(Worker):
     trainer's request renders right here, beside the training: under ``render_lock`` (which the training
     loop holds around each step, and the export thread around its renders) the field is copied into a
     ``nerf.LivePreview`` when it changed, then the copy renders through the fast preview path while the
-    training goes on. A remote trainer's request goes to ``trainer.control.request_render`` (served between
-    its steps). ``rendered(RenderedFrame)`` carries each result, ``renderFailed(RenderFailure)`` a render
+    training goes on, with the torch threads the training's budget leaves free (``nerf.side_threads``). A
+    remote trainer's request goes to ``trainer.control.request_render`` (served between its steps).
+    ``rendered(RenderedFrame)`` carries each result, ``renderFailed(RenderFailure)`` a render
     that raised (the worker goes on serving later requests).
     """
 
@@ -117,6 +118,8 @@ class RenderWorker(Worker):
                         request.camera, lambda result: self.rendered.emit(RenderedFrame(request, result)), failed)
                     return
                 self.live.sync(trainer)  # no step runs while the lock is held
+            # torch gives this thread a thread team of its own: only the cores the training leaves free
+            limit_this_thread(side_threads(training=trainer.control.state == RunState.RUNNING))
             result = self.live.render(request.camera)  # the copy: the training steps on meanwhile
         except Exception as exc:  # noqa: BLE001 - one bad request must not end the preview thread
             failed(exc)
