@@ -111,8 +111,10 @@ class Reporting:
     """At most one TrainSnapshot per this many seconds."""
     preview_every_s: float = 5.0
     """Re-render the snapshot's preview image at most this often."""
-    preview_width: int = 96
-    """Width in pixels of the snapshot's preview image."""
+    # 0 by default: neither the studio nor the CLI shows it, and a full render on the training thread every
+    # preview_every_s cost 2-8 % of the steps (benchmarks/RESULTS.md, "Studio training throughput").
+    preview_width: int = 0
+    """Width in pixels of the snapshot's preview image (0: none)."""
     eval_every_s: float = 15.0
     """Held-out PSNR at most this often (a subsample of one test view)."""
     eval_rays: int = 4096
@@ -215,7 +217,8 @@ _RANGES = (
     ("sampler.neighbour_fraction", 0, False), ("sampler.max_redraws", 1, True),
     *((f"reporting.{n}", 0, True) for n in ("snapshot_interval_s", "preview_every_s", "eval_every_s",
                                             "checkpoint_every_s")),
-    *((f"reporting.{n}", 0, False) for n in ("preview_width", "eval_rays", "render_chunk")),
+    ("reporting.preview_width", 0, True),
+    *((f"reporting.{n}", 0, False) for n in ("eval_rays", "render_chunk")),
 )
 """(group.setting, lower bound, bound allowed) of the numeric settings ``TrainConfig.check`` checks."""
 

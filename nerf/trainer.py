@@ -104,7 +104,7 @@ class Trainer:
         self.control = LoopControl(self, LoopSettings(
             snapshot_interval_s=report.snapshot_interval_s, eval_every_s=report.eval_every_s,
             preview_every_s=report.preview_every_s, checkpoint_every_s=report.checkpoint_every_s,
-            preview_camera=preview.scaled(report.preview_width / preview.width)))
+            preview_camera=preview.scaled(report.preview_width / preview.width) if report.preview_width else None))
         self.run_dir: Path | None = None
         self.run_id: str | None = None
 

@@ -50,6 +50,14 @@ class TestTraining:
         lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
         assert len(lines) == len(snaps) >= 2
 
+    def test_no_snapshot_image_unless_asked_for(self, plane, monkeypatch):
+        """Nothing shows the snapshot's image: by default the loop renders none (a full render on the training
+        thread every 5 s was 2-8 % of its steps); ``preview_width`` asks for one."""
+        trainer = Trainer.create(load_scene(plane), _config(preview_width=TrainConfig().reporting.preview_width))
+        monkeypatch.setattr(trainer, "render", lambda *a, **k: pytest.fail("the loop rendered"))
+        last = trainer.control.run()
+        assert last.step == 6 and last.preview is None
+
     def test_dtu_with_the_depth_prior(self):
         scene = load_scene(shared_path("dtu_scan24"), downscale=8)
         trainer = Trainer.create(scene, _config(steps=3))
