@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from nerf.losses import psnr
+from nerf.metrics import MSE_FLOOR, psnr_from_mse
 from nerf.scene import Scene
 from nerf.scene_rays import SceneRays
 from nerf.types import Camera, RenderResult
@@ -79,4 +79,4 @@ def heldout_psnr(field: torch.nn.Module, rays: SceneRays, images: torch.Tensor, 
         out = field(rays.view(view, ys, xs), train=False)
     dev = images.device
     target = images[view, torch.as_tensor(ys, device=dev), torch.as_tensor(xs, device=dev)]
-    return psnr(float(torch.mean((out.rgb.clamp(0, 1) - target) ** 2)))
+    return psnr_from_mse(float(torch.mean((out.rgb.clamp(0, 1) - target) ** 2)), MSE_FLOOR)

@@ -150,13 +150,6 @@ def sparsenerf_loss(
     return terms
 
 
-def psnr(mse: float) -> float:
-    """PSNR in dB of a mean squared error on [0, 1] images."""
-    import math
-
-    return -10.0 * math.log10(max(mse, 1e-12))
-
-
 def distortion_loss(
     weights: torch.Tensor,  # [R, S]
     edges: torch.Tensor,  # [R, S + 1] normalised to [0, 1] along each ray

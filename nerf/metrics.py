@@ -20,6 +20,17 @@ SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 
 
+MSE_FLOOR = 1e-12
+"""The smallest mean squared error the training's curves report (120 dB: a number JSON can hold)."""
+
+
+def psnr_from_mse(mse: float, floor: float = 0.0) -> float:
+    """PSNR in dB of a mean squared error of images in [0, 1]: -10 log10(max(mse, floor)); inf where that is 0
+    (``floor=MSE_FLOOR`` for the training's curves)."""
+    mse = max(mse, floor)
+    return math.inf if mse == 0 else -10.0 * math.log10(mse)
+
+
 def psnr(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR in dB of images [H, W, 3] in [0, 1]: -10 log10(MSE), over ``mask`` [H, W] pixels when given."""
     check_shape("gt", gt, np.shape(pred))
@@ -28,8 +39,7 @@ def psnr(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> fl
     err = (np.asarray(pred, np.float64) - np.asarray(gt, np.float64)) ** 2
     if mask is not None:
         err = err[np.asarray(mask, bool)]
-    mse = float(err.mean())
-    return math.inf if mse == 0 else -10.0 * math.log10(mse)
+    return psnr_from_mse(float(err.mean()))
 
 
 def ssim_map(pred: np.ndarray, gt: np.ndarray, win: int = SSIM_WIN, data_range: float = 1.0) -> np.ndarray:

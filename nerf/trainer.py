@@ -31,9 +31,10 @@ from devices.errors import InputError
 from nerf import inference
 from nerf import run_dir as rd
 from nerf.fields.factory import build_field
-from nerf.losses import LossConfig, LossTerms, QuadIndices, psnr, sparsenerf_loss
+from nerf.losses import LossConfig, LossTerms, QuadIndices, sparsenerf_loss
 from nerf.lr_schedule import LRSchedule, budget_progress
 from nerf.metric_depth import depth_window, metric_depth_loss, seed_from_metric_depth
+from nerf.metrics import MSE_FLOOR, psnr_from_mse
 from nerf.optim import FieldOptimizer
 from nerf.pairs import PairBatch, PairSampler, PairSamplerConfig
 from nerf.profiles import check_resolved, resolve
@@ -185,7 +186,7 @@ class Trainer:
         losses = terms.as_floats()
         seconds = time.perf_counter() - t0
         self.control.add_step_time(seconds)  # only outside run(), which counts wall-clock time itself
-        return StepStats(self.step_count, losses, psnr(losses["rgb"]) if math.isfinite(losses["rgb"]) else float("nan"),
+        return StepStats(self.step_count, losses, psnr_from_mse(losses["rgb"], MSE_FLOOR) if math.isfinite(losses["rgb"]) else float("nan"),
                          skipped, len(batch), seconds)
 
     def _loss_terms(self, batch: PairBatch) -> LossTerms:

@@ -68,6 +68,18 @@ class TestPSNRAndDepth:
         mask[0, 0] = False
         assert metrics.psnr(a, b, mask) == pytest.approx(20.0)
 
+    def test_one_psnr_formula_for_images_and_for_the_training_curves(self):
+        """metrics.psnr_from_mse replaced losses.psnr (the curves: floored at 1e-12, 120 dB) and the formula inside
+        metrics.psnr (images: inf when equal): the same bits as both."""
+        import math
+
+        for mse in (0.0, 1e-13, 1e-12, 3.7e-9, 0.0123456789, 0.5, 1.0, 2.0):
+            assert metrics.psnr_from_mse(mse, metrics.MSE_FLOOR) == -10.0 * math.log10(max(mse, 1e-12))
+            assert metrics.psnr_from_mse(mse) == (math.inf if mse == 0 else -10.0 * math.log10(mse))
+        rng = np.random.default_rng(0)
+        a, b = rng.random((5, 6, 3)), rng.random((5, 6, 3))
+        assert metrics.psnr(a, b) == -10.0 * math.log10(float(((a - b) ** 2).mean()))
+
     def test_depth_errors_hand_values(self):
         sensor = np.array([[1.0, 2.0], [0.0, 4.0]])  # 0 = invalid
         pred = np.array([[1.1, 1.8], [9.0, 4.0]])
