@@ -33,3 +33,24 @@ def test_real_walk_depth_agrees_across_views():
     assert has.sum() > 10000
     assert np.median(np.abs(db[has] - cam[ok, 2][has])) < 0.02
     assert (np.abs(db[has] - cam[ok, 2][has]) < 0.05).mean() > 0.8
+
+
+def test_the_loader_and_the_importer_read_the_files_with_one_parser(tmp_path):
+    """devices.seven_scenes_format serves both: the loader's old inline parsing gave the same bits on the real
+    files, and a bad pose file is now a one-line error naming it (the importer's message)."""
+    import pytest
+
+    from devices.errors import InputError
+    from devices.sequences import seven_scenes as importer
+    from devices.seven_scenes_format import read_intrinsics, read_pose_matrix
+
+    root = shared_path("7scenes_redkitchen")
+    assert importer.read_intrinsics is read_intrinsics
+    K = read_intrinsics(root)
+    assert K.dtype == np.float64 and np.array_equal(K, np.loadtxt(root / "camera-intrinsics.txt").reshape(3, 3))
+    for pose in sorted(root.glob("frame-*.pose.txt"))[::50]:
+        assert np.array_equal(read_pose_matrix(pose), np.loadtxt(str(pose)).reshape(4, 4))
+    bad = tmp_path / "frame-000000.pose.txt"
+    bad.write_text("1 0 0\n0 1 0\n")
+    with pytest.raises(InputError, match="4x4"):
+        read_pose_matrix(bad)

@@ -24,8 +24,11 @@ import numpy as np
 
 from devices.errors import InputError
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
-from devices.registration import SEVEN_SCENES_DEPTH_K, seven_scenes_rig
+from devices.registration import seven_scenes_rig
 from devices.scene_folder import SceneFolder
+from devices.seven_scenes_format import read_intrinsics, read_pose_matrix
+
+__all__ = ["FORMAT", "detect", "import_seven_scenes", "read_intrinsics", "read_pose"]
 
 _FRAME = re.compile(r"^frame-(\d+)\.depth\.png$")
 
@@ -51,31 +54,11 @@ def _color_path(root: Path, i: int) -> Path:
     raise InputError(root / f"frame-{i:06d}.color.png", "missing (no .png or .jpg colour image for this depth map)")
 
 
-def read_intrinsics(root: Path) -> np.ndarray:
-    """The depth camera's K [3, 3] from ``camera-intrinsics.txt``, or the data set's default."""
-    path = root / "camera-intrinsics.txt"
-    if not path.is_file():
-        return SEVEN_SCENES_DEPTH_K.copy()
-    try:
-        K = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise InputError(path, f"is not a 3x3 table of numbers ({exc})") from None
-    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise InputError(path, f"must hold a 3x3 camera matrix with positive focal lengths, got shape {K.shape}")
-    return K
-
-
 def read_pose(path: Path) -> np.ndarray:
     """The 4x4 camera-to-world of a ``.pose.txt`` file (made exactly rigid)."""
     from devices.sequences.common import nearest_rigid
 
-    try:
-        m = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"is not a 4x4 table of numbers ({exc})") from None
-    if m.shape != (4, 4):
-        raise InputError(path, f"must hold a 4x4 matrix, got shape {m.shape}")
-    return nearest_rigid(m, path, "the pose")
+    return nearest_rigid(read_pose_matrix(path), path, "the pose")
 
 
 def _frames(root: Path, ids: list[int], K_depth: np.ndarray, poses: list[np.ndarray] | None) -> Iterator:

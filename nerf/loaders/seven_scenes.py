@@ -23,6 +23,7 @@ import numpy as np
 from devices.errors import InputError
 from devices.frame import DepthKind
 from devices.registration import register_depth_m, seven_scenes_rig
+from devices.seven_scenes_format import read_intrinsics, read_pose_matrix
 from nerf.loaders.common import downscale_depth, downscale_image, scale_K
 from nerf.profiles import KINECT_WINDOW
 from nerf.scene import Scene
@@ -44,7 +45,7 @@ def load_seven_scenes(root: str | Path, *, every: int = 10, count: int = 30, n_t
     """A 7-Scenes folder as a metric RGB-D Scene (module docstring); ``downscale`` None = 2 (320 x 240)."""
     root = Path(root)
     factor = downscale or 2
-    K_depth = np.loadtxt(root / "camera-intrinsics.txt").reshape(3, 3)
+    K_depth = read_intrinsics(root)
     ids = _frame_ids(root)[::every][:count]
     images, depths, c2ws = [], [], []
     for i in ids:
@@ -53,10 +54,7 @@ def load_seven_scenes(root: str | Path, *, every: int = 10, count: int = 30, n_t
         raw = cv2.imread(str(stem) + ".depth.png", cv2.IMREAD_UNCHANGED)
         if img is None or raw is None:
             raise InputError(stem, "colour or depth image cannot be decoded")
-        try:
-            pose = np.loadtxt(str(stem) + ".pose.txt").reshape(4, 4)
-        except (OSError, ValueError) as exc:
-            raise InputError(Path(str(stem) + ".pose.txt"), f"cannot be read as a 4x4 pose ({exc.__class__.__name__})") from None
+        pose = read_pose_matrix(Path(str(stem) + ".pose.txt"))
         depth = np.where((raw > 0) & (raw < 65535), raw.astype(np.float32) / 1000.0, 0.0)
         rig = seven_scenes_rig(K_depth, (img.shape[1], img.shape[0]))
         reg = register_depth_m(depth, rig)
