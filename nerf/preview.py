@@ -72,10 +72,10 @@ def render_preview(field: torch.nn.Module, rays: SceneRays, camera: Camera, chun
 
     Returns: rgb uint8 [H, W, 3], depth and acc float32 [H, W], as ``nerf.inference.render_image``.
     """
+    if not has_fast_path(field):
+        return render_image(field, rays, camera, chunk, step)  # builds its own rays
     batch = rays.camera(camera)
     with eval_mode(field):
-        if not has_fast_path(field):
-            return render_image(field, rays, camera, chunk, step)
         if distance is None:
             distance = distance_grid(field.occupancy.occupied)
         chunk = max(chunk, PREVIEW_CHUNK)

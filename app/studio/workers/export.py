@@ -3,7 +3,6 @@ through the same nerf.paths / nerf.video functions as `sparsenerf render`."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ class ExportWorker(Worker):
     progress = pyqtSignal(int, int)
     frameRendered = pyqtSignal(RenderResult)
 
-    def __init__(self, trainer: Any, settings: VideoSettings, out: Path, render_lock: threading.Lock) -> None:
+    def __init__(self, trainer: Any, settings: VideoSettings, out: Path, render_lock: Any) -> None:
         super().__init__()
         self.trainer, self.settings, self.out, self.render_lock = trainer, settings, Path(out), render_lock
 

@@ -3,7 +3,6 @@ nerf.geometry_export functions as `sparsenerf export`. Cancelling leaves no file
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ class GeometryWorker(Worker):
     progress = pyqtSignal(int, int)
     frameRendered = pyqtSignal(RenderResult)
 
-    def __init__(self, trainer: Any, request: GeometryRequest, out: Path, render_lock: threading.Lock) -> None:
+    def __init__(self, trainer: Any, request: GeometryRequest, out: Path, render_lock: Any) -> None:
         super().__init__()
         self.trainer, self.request, self.out, self.render_lock = trainer, request, Path(out), render_lock
         self._total = 0
