@@ -43,6 +43,35 @@ def _functions(seed: int):
     return density, colour
 
 
+def _against_the_twin(rays: RayBatch, grid: OccupancyGrid, limit: int, functions, bg: torch.Tensor,
+                      windows_caps: tuple[tuple[int, int], ...], depth_rtol: float = 1e-4):
+    """render_plan (exact settings, then again from the ray starts it returned) against march + render_samples:
+    colour, opacity, depth and each ray's first occupied sample. Returns (plan, reference render)."""
+    from nerf.march import clip_to_box
+
+    density, colour = functions
+    step = 0.5 * grid.cell_size()
+    samples = march(rays, grid, step, limit, randomized=False)
+    ref = render_samples(rays, samples, density, colour, bg, weight_threshold=1e-3)
+    near, far = clip_to_box(rays, grid.aabb)
+    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
+    plan = PreviewPlan(near, far, step, n, grid, limit, density, colour, bg, 1e-3)
+    for window, cap in windows_caps:
+        plan.distance = distance_grid(grid.occupied, cap)
+        once = render_plan(rays, plan, window=window, min_transmittance=0.0)
+        starts = once[3]
+        # the same rays again, each starting at the first occupied sample the first render found
+        again = render_plan(rays, plan, window=window, min_transmittance=0.0, starts=starts)
+        for rgb, depth, acc in (once[:3], again[:3]):
+            torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=depth_rtol)
+        first_ref = torch.where(samples.valid[:, 0], samples.t[:, 0], torch.inf)
+        got = torch.where(starts.first < n, near[:, 0] + (starts.first + 0.5) * step, torch.inf)
+        torch.testing.assert_close(got, first_ref)
+    return plan, ref
+
+
 @pytest.mark.parametrize("seed,shape,limit", [(0, (23, 17, 21), 6), (1, (40, 32, 41), 24), (2, (9, 9, 9), 3)])
 def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape, limit):
     """Random occupancy (cells whose count per side is no multiple of the block size), rays starting inside and
@@ -52,29 +81,8 @@ def test_the_fast_path_renders_what_the_sampler_and_renderer_render(seed, shape,
     g = torch.Generator().manual_seed(seed)
     grid.occupied = torch.rand(shape, generator=g) < 0.08
     rays = _random_rays(3000, seed)
-    density, colour = _functions(seed)
-    step = 0.5 * grid.cell_size()
     bg = torch.rand(len(rays), 3, generator=g)
-    samples = march(rays, grid, step, limit, randomized=False)
-    ref = render_samples(rays, samples, density, colour, bg, weight_threshold=1e-3)
-    from nerf.march import clip_to_box
-
-    near, far = clip_to_box(rays, aabb)
-    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
-    plan = PreviewPlan(near, far, step, n, grid, limit, density, colour, bg, 1e-3)
-    for window, cap in ((16, 16), (5, 3), (64, 1)):
-        plan.distance = distance_grid(grid.occupied, cap)
-        once = render_plan(rays, plan, window=window, min_transmittance=0.0)
-        starts = once[3]
-        # the same rays again, each starting at the first occupied sample the first render found
-        again = render_plan(rays, plan, window=window, min_transmittance=0.0, starts=starts)
-        for rgb, depth, acc in (once[:3], again[:3]):
-            torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-4)
-        first_ref = torch.where(samples.valid[:, 0], samples.t[:, 0], torch.inf)
-        got = torch.where(starts.first < n, near[:, 0] + (starts.first + 0.5) * step, torch.inf)
-        torch.testing.assert_close(got, first_ref)
+    plan, ref = _against_the_twin(rays, grid, limit, _functions(seed), bg, ((16, 16), (5, 3), (64, 1)))
     # early termination and fewer colour evaluations: close, not equal
     rgb, _, acc, _ = render_plan(rays, plan, min_transmittance=1e-3, colour_weight=0.05)
     assert float((acc - ref.acc).abs().max()) <= 1e-3
@@ -139,27 +147,8 @@ def test_the_fast_path_at_the_edges_of_the_box_and_of_its_cells(kind, occupancy)
     else:
         grid.occupied = torch.rand(shape, generator=g) < {"random": 0.1, "all": 2.0, "none": -1.0}[occupancy]
     rays = _edge_rays(aabb, shape, kind, 3)
-    density, colour = _functions(0)
-    step = 0.5 * grid.cell_size()
     bg = torch.rand(len(rays), 3, generator=g)
-    samples = march(rays, grid, step, 24, randomized=False)
-    ref = render_samples(rays, samples, density, colour, bg, weight_threshold=1e-3)
-    from nerf.march import clip_to_box
-
-    near, far = clip_to_box(rays, aabb)
-    n = max(1, int(torch.ceil((far - near).clamp(min=0).max() / step)))
-    plan = PreviewPlan(near, far, step, n, grid, 24, density, colour, bg, 1e-3)
-    for window, cap in ((12, 16), (5, 3)):
-        plan.distance = distance_grid(grid.occupied, cap)
-        once = render_plan(rays, plan, window=window, min_transmittance=0.0)
-        again = render_plan(rays, plan, window=window, min_transmittance=0.0, starts=once[3])
-        for rgb, depth, acc in (once[:3], again[:3]):
-            torch.testing.assert_close(acc, ref.acc, atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(rgb, ref.rgb, atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(depth, ref.depth_normalised, atol=1e-4, rtol=1e-5)
-        first_ref = torch.where(samples.valid[:, 0], samples.t[:, 0], torch.inf)
-        got = torch.where(once[3].first < n, near[:, 0] + (once[3].first + 0.5) * step, torch.inf)
-        torch.testing.assert_close(got, first_ref)
+    _against_the_twin(rays, grid, 24, _functions(0), bg, ((12, 16), (5, 3)), depth_rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape,fill,cap", [((11, 7, 9), 0.02, 16), ((13, 13, 5), 0.2, 3), ((6, 8, 7), 0.0, 4), ((1, 9, 4), 0.1, 5)])
