@@ -58,8 +58,13 @@ def train_thread(trainer, lock: threading.Lock, stop: threading.Event) -> thread
     return th
 
 
+PREVIEW_THREADS = [None]
+"""``--preview-threads``: torch threads of the preview thread (None: the studio's, ``nerf.side_threads()``)."""
+
+
 def phase(trainer, kind: str, seconds: float) -> dict:
     """Train for ``seconds`` with the preview ``kind`` (alone / live / between); steps/s and frames/s."""
+    import nerf
     from nerf import LivePreview
     from nerf.fair_lock import FairLock
 
@@ -68,7 +73,7 @@ def phase(trainer, kind: str, seconds: float) -> dict:
     th = train_thread(trainer, lock, stop)
     while trainer.control.state != "running":
         time.sleep(0.01)
-    t0, frames, cpu = time.monotonic(), 0, 0.0
+    t0, frames, cpu, proc0 = time.monotonic(), 0, 0.0, time.process_time()
     live = LivePreview()
     while time.monotonic() - t0 < seconds:
         if kind == "alone":
@@ -78,6 +83,8 @@ def phase(trainer, kind: str, seconds: float) -> dict:
         if kind == "live":
             with lock:
                 live.sync(trainer)
+            if hasattr(nerf, "limit_this_thread"):  # as the studio's RenderWorker (older code: the whole budget)
+                nerf.limit_this_thread(PREVIEW_THREADS[0] or nerf.side_threads())
             live.render(orbit(trainer, frames))
         else:
             done = threading.Event()
@@ -86,11 +93,12 @@ def phase(trainer, kind: str, seconds: float) -> dict:
         cpu += time.thread_time() - c0
         frames += 1
     wall = time.monotonic() - t0
+    cores = (time.process_time() - proc0) / wall  # CPU the whole process took (threads that spin count too)
     steps = trainer.step_count - s0
     stop.set()
     th.join()
     return dict(kind=kind, steps_s=steps / wall, fps=frames / wall, cpu_per_frame=cpu / max(frames, 1),
-                frames=frames, steps=steps, load=(load0 + os.getloadavg()[0]) / 2)
+                frames=frames, steps=steps, cores=cores, load=(load0 + os.getloadavg()[0]) / 2)
 
 
 def quality(trainer, views: int = 3) -> tuple[float, float, float]:
@@ -113,16 +121,19 @@ def quality(trainer, views: int = 3) -> tuple[float, float, float]:
     return min(out), tf / views, tp / views
 
 
-def headless(scene: Path, field: str, seconds: float, warmup: float) -> list[dict]:
+def headless(scene: Path, field: str, seconds: float, warmup: float, threads: int | None = None) -> list[dict]:
+    import torch
+
     from nerf import TrainConfig, Trainer, apply_threads, load_scene
 
-    threads = apply_threads(None)  # the studio's default: every core but one
+    threads = apply_threads(threads)  # None: the studio's default, every core but one
     trainer = Trainer.create(load_scene(scene), TrainConfig.from_flat(field=field, steps=10**9, threads=threads))
     rows = []
     if warmup > 0:
         phase(trainer, "alone", warmup)  # past the first coarse-to-fine switches
     for kind in ("alone", "live", "between"):
         rows.append(dict(field=field, threads=threads, **phase(trainer, kind, seconds)))
+    rows[1]["preview_threads"] = torch.get_num_threads()  # this thread's intra-op threads (it renders the live phase)
     psnr, full_s, fast_s = quality(trainer)
     for r in rows:
         r.update(psnr_vs_full=psnr, full_cpu_s=full_s, preview_cpu_s=fast_s, at_step=trainer.step_count)
@@ -184,12 +195,17 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=20.0, help="training before the phases (seconds)")
     ap.add_argument("--mode", choices=("headless", "studio"), default="headless")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads of the training (headless; default: every core but one)")
+    ap.add_argument("--preview-threads", type=int, default=None,
+                    help="torch threads of the preview thread (headless; default: the studio's, the cores the training leaves)")
     args = ap.parse_args()
+    PREVIEW_THREADS[0] = args.preview_threads
     scene = record_scene(Path(tempfile.mkdtemp(prefix="preview_bench_scene_")) / "scene")
     rows = []
     for field in args.fields.split(","):
-        rows += (headless if args.mode == "headless" else studio)(scene, field, args.seconds, args.warmup)
-    keys = [k for k in ("field", "kind", "steps_s", "fps", "full_fps", "cpu_per_frame", "psnr_vs_full", "full_cpu_s",
+        rows += (headless(scene, field, args.seconds, args.warmup, args.threads) if args.mode == "headless"
+                 else studio(scene, field, args.seconds, args.warmup))
+    keys = [k for k in ("field", "threads", "preview_threads", "kind", "steps_s", "fps", "full_fps", "cpu_per_frame", "cores", "psnr_vs_full", "full_cpu_s",
                         "preview_cpu_s", "at_step", "load") if any(k in r for r in rows)]
     print(" | ".join(keys))
     for r in rows:

@@ -62,7 +62,7 @@ def eta_error(samples: list[tuple[float, float | None]], t_start: float, t_end: 
     return max(errs) if errs else float("nan")
 
 
-def headless(scene: Path, threads: int | None) -> dict:
+def headless(scene: Path, threads: int | None, preview_width: int | None = None) -> dict:
     from nerf.loaders import load_scene
     from nerf.trainer import TrainConfig, Trainer
 
@@ -74,7 +74,9 @@ def headless(scene: Path, threads: int | None) -> dict:
         if threads:
             torch.set_num_threads(threads)
         threads = torch.get_num_threads()
-    trainer = Trainer.create(load_scene(scene), TrainConfig.from_flat(minutes=WINDOW_S / 60.0, threads=threads))
+    extra = {} if preview_width is None else {"preview_width": preview_width}
+    trainer = Trainer.create(load_scene(scene), TrainConfig.from_flat(minutes=WINDOW_S / 60.0, threads=threads, **extra))
+    cpu0 = time.process_time()
     samples, at60 = [], [None]
     t0 = time.monotonic()
 
@@ -87,7 +89,8 @@ def headless(scene: Path, threads: int | None) -> dict:
     snap = trainer.control.run(on_snap)
     t_end = time.monotonic()
     return dict(mode="headless", threads=threads, steps_60s=at60[0] or snap.step, steps=snap.step,
-                wall_s=t_end - t0, psnr=snap.test_psnr, eta_err=eta_error(samples, t0, t_end))
+                wall_s=t_end - t0, psnr=snap.test_psnr, eta_err=eta_error(samples, t0, t_end),
+                cpu_s=time.process_time() - cpu0)
 
 
 def studio(scene: Path, threads: int | None) -> dict:
@@ -149,18 +152,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mode", choices=("headless", "studio"), required=True)
     ap.add_argument("--threads", type=int, default=None, help="thread budget (default: the code's own default)")
+    ap.add_argument("--preview-width", type=int, default=None,
+                    help="headless: width of the snapshots' preview image (default: the code's; 96 before 2026-12-02, then 0)")
     args = ap.parse_args()
     scene = record_scene(Path(tempfile.mkdtemp(prefix="studio_bench_scene_")) / "scene")
     load = os.getloadavg()[0]
     time_renders()
-    row = headless(scene, args.threads) if args.mode == "headless" else studio(scene, args.threads)
+    row = headless(scene, args.threads, args.preview_width) if args.mode == "headless" else studio(scene, args.threads)
     row["load_before"] = load
     print(f"{'mode':9s} {'threads':>7s} {'steps in 60 s':>13s} {'steps':>6s} {'run s':>6s} {'render s':>8s} "
           f"{'held-out dB':>11s} {'ETA err':>7s} {'load':>5s}")
     psnr = f"{row['psnr']:.2f}" if row["psnr"] is not None else "-"
     print(f"{row['mode']:9s} {row['threads']:7d} {row['steps_60s']:13d} {row['steps']:6d} {row['wall_s']:6.1f} "
           f"{RENDER_S[0]:8.1f} {psnr:>11s} {row['eta_err']:7.1%} {load:5.2f}" + (f"  live view on: {row['live_during_training']}"
-                                                               if "live_during_training" in row else ""))
+                                                               if "live_during_training" in row else "")
+          + (f"  CPU s: {row['cpu_s']:.1f}, load after: {os.getloadavg()[0]:.2f}" if "cpu_s" in row else ""))
     return 0
 
 
