@@ -67,7 +67,7 @@ class TrainSnapshot:
         train_psnr: PSNR of the latest training batch (dB).
         test_psnr: latest held-out PSNR (dB), or None if not evaluated yet.
         skipped_steps: steps skipped because the loss was not finite.
-        preview: an optional small render of a fixed view.
+        preview: an optional small render of a fixed view (``reporting.preview_width``; none by default).
         state: the loop's ``nerf.run_state.RunState`` ("running", "paused", "stopped" or "finished"; a plain
             string equal to it when read back from metrics.jsonl).
         messages: the latest warnings of the loop (skipped steps, failed preview renders).
