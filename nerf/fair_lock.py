@@ -21,21 +21,36 @@ class FairLock:
         self._cond = threading.Condition(threading.Lock())
         self._next_ticket = 0
         self._now_serving = 0
+        self._given_up: set[int] = set()  # tickets whose waiter left while waiting (an exception)
 
     def acquire(self) -> bool:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
-            while ticket != self._now_serving:
-                self._cond.wait()
+            try:
+                while ticket != self._now_serving:
+                    self._cond.wait()
+            except BaseException:  # KeyboardInterrupt in the main thread: give the turn up, or nobody gets it again
+                if ticket == self._now_serving:
+                    self._advance()
+                else:
+                    self._given_up.add(ticket)
+                raise
         return True
 
     def release(self) -> None:
         with self._cond:
             if self._now_serving >= self._next_ticket:
                 raise RuntimeError("release of an unlocked FairLock")
+            self._advance()
+
+    def _advance(self) -> None:
+        """Serve the next ticket whose waiter is still there (called holding ``_cond``)."""
+        self._now_serving += 1
+        while self._now_serving in self._given_up:
+            self._given_up.discard(self._now_serving)
             self._now_serving += 1
-            self._cond.notify_all()
+        self._cond.notify_all()
 
     def locked(self) -> bool:
         with self._cond:

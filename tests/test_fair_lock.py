@@ -56,3 +56,27 @@ def test_a_waiter_gets_the_lock_before_a_greedy_holder_takes_it_again():
 def test_release_of_an_unlocked_lock_raises():
     with pytest.raises(RuntimeError, match="unlocked"):
         FairLock().release()
+
+
+def test_a_waiter_interrupted_while_waiting_gives_its_turn_up():
+    """An exception in the wait (KeyboardInterrupt reaches the main thread there) must not leave a ticket that is
+    never served: every later acquire would wait for ever (the training loop's next step, the preview)."""
+    lock = FairLock()
+
+    class Interrupted(threading.Condition):
+        def wait(self, timeout=None):
+            raise KeyboardInterrupt
+
+    lock.acquire()  # held by "the training"
+    real, lock._cond = lock._cond, Interrupted(threading.Lock())
+    with pytest.raises(KeyboardInterrupt):
+        lock.acquire()  # the main thread, interrupted while it waits
+    lock._cond = real
+    got = threading.Event()
+    waiter = threading.Thread(target=lambda: (lock.acquire(), got.set(), lock.release()), daemon=True)
+    waiter.start()
+    time.sleep(0.05)
+    lock.release()
+    assert got.wait(5), "the lock was never handed on"
+    waiter.join(5)
+    assert not lock.locked()
