@@ -203,7 +203,7 @@ def _skip(rays: RayBatch, plan: PreviewPlan, dist: torch.Tensor, rows: torch.Ten
     top = (grid.shape - 1).to(dt)
     scale = top / (grid.aabb[1] - grid.aabb[0])  # cell-index units per scene unit [3]
     dims = grid.occupied.shape
-    strides = torch.tensor([dims[1] * dims[2], dims[2], 1], device=k.device, dtype=dt)
+    s0, s1 = float(dims[1] * dims[2]), float(dims[2])  # flat-index strides of x and y
     o, d = rays.origins.index_select(0, rows), rays.directions.index_select(0, rows)
     near, far = plan.near.index_select(0, rows), plan.far.index_select(0, rows)
     us = d * (scale * plan.step)  # cell-index units per sample [r, 3]
@@ -215,7 +215,9 @@ def _skip(rays: RayBatch, plan: PreviewPlan, dist: torch.Tensor, rows: torch.Ten
     out, idx, kf = k.clone(), torch.arange(len(rows), device=k.device), k.to(dt)
     for _ in range(max_jumps):
         c = torch.minimum(torch.addcmul(state[:, :3], kf[:, None], state[:, 3:6]).round_().clamp_(min=0), top)
-        D = dist.take((c @ strides).long()).to(dt)
+        # the flat index elementwise, exact below 2^24 cells (a matmul by the strides may run in TF32 on a GPU,
+        # whose 11 significant bits would make a stride of 93 x 47 = 4371 into 4372: the wrong cell's distance)
+        D = dist.take((c[:, 0] * s0).add_(c[:, 1], alpha=s1).add_(c[:, 2]).long()).to(dt)
         jump = ((D - 2.001) * state[:, 6]).floor_().clamp_(min=0).add_(1).masked_fill_(D <= 1, 0)
         kf = kf + jump
         out.index_copy_(0, idx, kf.long())
