@@ -141,9 +141,12 @@ def headless(scene: Path, field: str, seconds: float, warmup: float, threads: in
 
 
 def studio(scene: Path, field: str, seconds: float, warmup: float) -> list[dict]:
-    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
+    # one window per field: the second window's 3D view (pyqtgraph compiles its shaders once per process) needs
+    # the first one's GL objects, i.e. contexts that share them (under X; offscreen there is no 3D view)
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     qapp = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 - must outlive the window
     from app.studio.app import make_window
 

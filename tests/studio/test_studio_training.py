@@ -8,7 +8,7 @@ from PyQt6.QtCore import QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
-from app.studio.models.preview_session import MOVING_SCALE
+from app.studio.models import preview_session
 from tests.studio.helpers import run_until, tiny_train_config
 
 
@@ -35,6 +35,8 @@ def open_and_train(studio, qtbot, scene, steps: int) -> None:
 def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe, monkeypatch):
     from app.studio.workers.training import RenderWorker
 
+    # moving renders are at most MOVING_PIXELS; the tiny scene (64x48) would move at full size: a quarter here
+    monkeypatch.setattr(preview_session, "MOVING_PIXELS", 32 * 24)
     asked: list[int] = []  # widths of the cameras the preview asks to render (a spy: the real submit runs)
     real_submit = RenderWorker.submit
     monkeypatch.setattr(RenderWorker, "submit", lambda self, t, request: (asked.append(request.camera.width),
@@ -59,7 +61,7 @@ def test_train_preview_pause_resume_stop(studio, qtbot, tiny_scene, stall_probe,
     renders = preview.renders
     asked.clear()
     drag(preview.novel, 40, 0)
-    small = round(trainer.scene.width * MOVING_SCALE)
+    small = trainer.scene.width // 2
     assert asked == [small] * 4  # one small render asked per mouse move, nothing at full size yet
     moved = studio.camera.camera.c2w
     assert not np.allclose(moved, before)

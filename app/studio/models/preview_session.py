@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -14,8 +15,11 @@ from app.studio.workers.base import WorkerThread
 from app.studio.workers.training import RenderWorker
 from nerf import ENDED_STATES, Camera, LivePreview, RunState
 
-MOVING_SCALE = 0.5
-"""Resolution factor of renders while the camera moves (a quarter of the pixels: several frames a second)."""
+MOVING_PIXELS = 320 * 240
+"""Pixels of a render while the camera moves: about 320x240 whatever the capture's size (never more than its
+full resolution), so a moving frame costs the same on every capture (~0.3 CPU s for the sensor field,
+benchmarks/RESULTS.md, "Live preview"); a 640x480 capture moves at half size, the virtual room (320x240) at
+its own."""
 SETTLE_MS = 250
 """The camera counts as still this long after the last move; then a full-resolution render is asked for."""
 REFRESH_MS = 500
@@ -30,6 +34,11 @@ REMOTE_REFRESH_MS = 2000
 REMOTE_REFRESH_SHARE = 0.05
 """The same for a remote trainer (app.cluster), which serves previews between its steps: a full-resolution
 render takes a few tenths of a second on a CPU, which every 2 s would cost the run a fifth of its steps."""
+
+
+def moving_scale(width: int, height: int) -> float:
+    """Resolution factor of a moving camera's renders for a ``width`` x ``height`` view: MOVING_PIXELS at most."""
+    return min(1.0, math.sqrt(MOVING_PIXELS / max(width * height, 1)))
 
 
 class PreviewSession(QObject):
@@ -98,8 +107,8 @@ class PreviewSession(QObject):
             if enabled:
                 self.request(self.full_scale)
 
-    def _on_camera_moved(self, _camera: Camera) -> None:
-        self.request(MOVING_SCALE)
+    def _on_camera_moved(self, camera: Camera) -> None:
+        self.request(moving_scale(camera.width, camera.height) * self.full_scale)
         self._settle.start()
 
     def _on_refresh(self) -> None:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QPointF, Qt
+from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.studio.models.preview_camera import PreviewCamera
@@ -19,12 +19,16 @@ from app.studio.widgets.image_view import DepthPane, ImagePane
 from nerf import MIN_ACC, RenderResult, legend_scale
 
 MOUSE_HELP = "left-drag: orbit · right-drag: pan · wheel: zoom"
+MOVED_TEXT = "— (moved by the mouse)"
+"""What the snap-to-view box says once the mouse has moved the camera off the view it snapped to."""
 FAILURE_SHOWN_S = 3.0
 """A failed render stays said this long, although the renders after it (the same drag) succeed at once."""
 
 
 class MouseCameraPane(ImagePane):
-    """The novel-view pane; mouse drags and the wheel drive a PreviewCamera."""
+    """The novel-view pane; mouse drags and the wheel drive a PreviewCamera (``moved`` after each such move)."""
+
+    moved = pyqtSignal()
 
     def __init__(self, camera: PreviewCamera, title: str, parent=None) -> None:
         super().__init__(title, parent)
@@ -46,6 +50,7 @@ class MouseCameraPane(ImagePane):
             self.camera.orbit(d.x(), d.y())
         else:
             self.camera.pan(d.x(), d.y())
+        self.moved.emit()
         ev.accept()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
@@ -54,6 +59,7 @@ class MouseCameraPane(ImagePane):
 
     def wheelEvent(self, ev) -> None:  # noqa: N802
         self.camera.zoom(ev.angleDelta().y() / 120.0)
+        self.moved.emit()
         ev.accept()
 
 
@@ -68,6 +74,7 @@ class PreviewView(QWidget):
         self.nearest = ImagePane("nearest captured frame")
         self.snap = QComboBox()
         self.snap.setMinimumWidth(160)
+        self.snap.setPlaceholderText(MOVED_TEXT)  # shown while no view is chosen (index -1)
         self.info = QLabel("Start training to see the novel view.")
         self.info.setToolTip(MOUSE_HELP)
         self.renders = 0
@@ -85,6 +92,7 @@ class PreviewView(QWidget):
         layout.addLayout(bar)
         layout.addLayout(row, 1)
         self.snap.activated.connect(self._snap)
+        self.novel.moved.connect(lambda: self.snap.setCurrentIndex(-1))  # no longer at the view it names
         session.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
         session.training.trainerChanged.connect(self._on_trainer)  # a bound method: called with no argument
@@ -107,6 +115,7 @@ class PreviewView(QWidget):
             self.snap.addItem(f"training view {i}", i)
         for i in scene.test_ids:
             self.snap.addItem(f"test view {i}", i)
+        self.snap.setCurrentIndex(0)  # where the camera starts (with a placeholder set, Qt selects nothing itself)
         self.depth.set_unit("NDC" if scene.ndc else ("m" if legend_scale(scene) else "scene units"))
 
     def _snap(self, row: int) -> None:

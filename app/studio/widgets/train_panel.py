@@ -19,6 +19,8 @@ from app.studio.widgets.preview_view import PreviewView
 from app.studio.widgets.train_settings import TrainSettings
 from nerf import ACTIVE_STATES, ENDED_STATES, RunState, TrainSnapshot
 
+SIDE_WIDTH = 390
+"""Width of the settings column (wider when its content needs it), the rest goes to the preview and curves."""
 CURVES_REFRESH_MS = 1000
 """Redraw the curves at most this often (re-laying out the plot axes is the studio's costliest paint)."""
 
@@ -87,7 +89,8 @@ class TrainPanel(QWidget):
         left.addStretch(1)
         side = QWidget()
         side.setLayout(left)
-        side.setFixedWidth(390)
+        # never narrower than its content: a squeezed form clips the combo boxes' text
+        side.setFixedWidth(max(SIDE_WIDTH, side.minimumSizeHint().width()))
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.preview)
         right.addWidget(self.curves)

@@ -18,10 +18,10 @@ class TrainSettings(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.field = QComboBox()
-        self.field.addItem("auto (sensor with metric depth, else fast)", "auto")
+        self.field.addItem("auto (sensor if metric depth)", "auto")
         self.field.addItem("fast (grids)", "fast")
         self.field.addItem("mipnerf (original, slow)", "mipnerf")
-        self.field.addItem("sensor (depth-seeded, for metric depth)", "sensor")
+        self.field.addItem("sensor (depth-seeded)", "sensor")
         self.budget_kind = QComboBox()
         self.budget_kind.addItems(["minutes", "steps"])
         self.minutes = QDoubleSpinBox(minimum=0.1, maximum=600.0, value=DEFAULT_MINUTES, singleStep=0.5, decimals=1)

@@ -1,0 +1,93 @@
+"""What a new user saw wrong in the studio (issue 11's look under a real X server), each driven by real clicks
+and keys: the field box clipped its own text; the preview dragged at a quarter of the room's pixels; after a
+drag the snap-to-view box still named the view the camera had left."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QStyle, QStyleOptionComboBox
+
+from tests.studio.helpers import run_until, tiny_train_config
+from tests.studio.test_studio_training import drag
+
+
+def open_tab(qtbot, studio, panel) -> None:
+    """Click the tab of ``panel`` in the tab bar."""
+    bar = studio.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(studio.tabs.indexOf(panel)).center())
+    assert studio.tabs.currentWidget() is panel
+
+
+def text_room(combo) -> int:
+    """Width in pixels of the part of ``combo`` that shows the current item's text."""
+    opt = QStyleOptionComboBox()
+    combo.initStyleOption(opt)
+    return combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                        QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+
+
+def test_every_field_choice_fits_its_box(studio, qtbot):
+    panel = studio.train_panel
+    open_tab(qtbot, studio, panel)
+    combo = panel.settings.field
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton)  # opens the list; Escape closes it again
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Escape)
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    seen = []
+    for _ in range(combo.count()):
+        seen.append(combo.currentData())
+        text = combo.currentText()
+        assert combo.fontMetrics().horizontalAdvance(text) <= text_room(combo), f"{text!r} is clipped"
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert sorted(seen) == sorted(combo.itemData(i) for i in range(combo.count()))
+    settings = panel.settings.parentWidget()
+    assert settings.width() >= settings.minimumSizeHint().width()  # the column is never squeezed
+
+
+def test_moving_renders_are_about_320x240_at_most():
+    from app.studio.models.preview_session import MOVING_PIXELS, moving_scale
+
+    assert MOVING_PIXELS == 320 * 240
+    assert moving_scale(320, 240) == 1.0  # the virtual room drags at its own resolution
+    assert moving_scale(64, 48) == 1.0  # never above the capture's
+    assert moving_scale(640, 480) == pytest.approx(0.5)
+    s = moving_scale(1280, 720)
+    assert round(1280 * s) * round(720 * s) == pytest.approx(320 * 240, rel=0.01)
+
+
+def test_a_drag_renders_a_small_capture_at_full_size_and_unsets_the_snapped_view(studio, qtbot, tiny_scene,
+                                                                                 monkeypatch):
+    from app.studio.workers.training import RenderWorker
+
+    asked: list[int] = []  # widths of the cameras the preview asks for (a spy: the real submit runs)
+    real_submit = RenderWorker.submit
+    monkeypatch.setattr(RenderWorker, "submit", lambda self, t, request: (asked.append(request.camera.width),
+                                                                           real_submit(self, t, request)))
+    with qtbot.waitSignal(studio.scene.sceneChanged, timeout=20_000):
+        studio.open_path(tiny_scene)
+    panel, training = studio.train_panel, studio.training
+    open_tab(qtbot, studio, panel)
+    panel.settings.set_steps(100_000)
+    monkeypatch.setattr(panel.settings, "config", lambda: tiny_train_config(steps=100_000))
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    run_until(lambda: training.trainer is not None and training.state == "running", 60_000)
+    trainer, preview = training.trainer, panel.preview
+    run_until(lambda: preview.last is not None, 30_000)
+    snap = preview.snap
+    assert snap.currentIndex() == 0 and snap.currentText() == f"training view {trainer.scene.train_ids[0]}"
+
+    asked.clear()
+    drag(preview.novel, 40, 0)
+    assert asked == [trainer.scene.width] * 4  # 64x48 is under the moving budget: full size while it moves
+    assert snap.currentIndex() == -1 and snap.currentText() == ""  # the placeholder: "moved by the mouse"
+    run_until(lambda: preview.last is not None and np.allclose(preview.last.camera.c2w, studio.camera.camera.c2w))
+
+    snap.setFocus()
+    qtbot.keyClick(snap, Qt.Key.Key_Down)  # the keyboard picks a view again: the camera jumps to it
+    view = snap.currentData()
+    assert view is not None
+    np.testing.assert_allclose(studio.camera.camera.c2w, trainer.scene.c2w[view])
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    run_until(lambda: training.state == "stopped", 30_000)
