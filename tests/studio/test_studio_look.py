@@ -91,3 +91,29 @@ def test_a_drag_renders_a_small_capture_at_full_size_and_unsets_the_snapped_view
     np.testing.assert_allclose(studio.camera.camera.c2w, trainer.scene.c2w[view])
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     run_until(lambda: training.state == "stopped", 30_000)
+
+
+def loss_labels(curves) -> list[str]:
+    """The labels the loss plot's y axis draws for its current view."""
+    axis = curves.loss_plot.getAxis("left")
+    low, high = curves.loss_plot.getViewBox().viewRange()[1]
+    return [s for spacing, values in axis.tickValues(low, high, axis.height()) for s in axis.tickStrings(values, 1, spacing)]
+
+
+@pytest.mark.parametrize("low, high", [(0.13, 0.17), (0.0131, 0.0139), (0.04, 0.2)])
+def test_the_loss_axis_is_labelled_however_narrow_its_range(qtbot, low, high):
+    """A run's first seconds (loss 0.13-0.17) showed a log axis with no number on it."""
+    from app.studio.models.training_session import TrainHistory
+    from app.studio.widgets.curves import CurvesView
+
+    curves = CurvesView()
+    qtbot.addWidget(curves)
+    curves.resize(800, 260)
+    curves.show()
+    loss = np.linspace(low, high, 8).tolist()
+    curves.show_history(TrainHistory(steps=list(range(8)), loss=loss, train_psnr=[15.0] * 8))
+    qtbot.wait(50)
+    labels = loss_labels(curves)
+    assert len(labels) >= 2, labels
+    values = [float(s) for s in labels]
+    assert all(0.9 * low <= v <= 1.1 * high for v in values), labels  # real loss values, in the range shown
