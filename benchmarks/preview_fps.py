@@ -14,9 +14,12 @@ loop holding a step lock) and runs, one after the other, ``--seconds`` each:
 It then renders a few held-out views both ways and reports the preview's PSNR against the full render.
 ``--mode studio`` instead opens the real window offscreen, trains the field from the Train tab and moves the
 preview camera (the model's orbit, as a drag does) for ``--seconds``, then holds it still, counting the frames
-the window shows. Prints a table; the load average (``uptime``) is part of each row: the box is shared.
+the window shows (``full_fps``: those at the capture's full size, 320x240; ``sizes``: the sizes shown). A moving
+camera renders about 320x240 pixels (``app.studio.models.preview_session.MOVING_PIXELS``), i.e. the room at its own
+size; a resting one refreshes at full size with at most half the render thread's time. Prints a table; the load average (``uptime``) is part of each row: the box is shared.
 
     QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python benchmarks/preview_fps.py --seconds 30
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python benchmarks/preview_fps.py --mode studio --fields sensor
 """
 
 from __future__ import annotations
@@ -171,8 +174,9 @@ def studio(scene: Path, field: str, seconds: float, warmup: float) -> list[dict]
         wait(0.1)
     wait(warmup)
     trainer, view = training.trainer, panel.preview
-    shown: list[tuple[float, int]] = []
-    view.session.rendered.connect(lambda f: shown.append((time.monotonic(), f.result.camera.width)))
+    shown: list[tuple[float, int, int]] = []
+    view.session.rendered.connect(lambda f: shown.append((time.monotonic(), f.result.camera.width,
+                                                          f.result.camera.height)))
     rows = []
     for kind in ("moving", "still"):
         s0, t0, load0 = trainer.step_count, time.monotonic(), os.getloadavg()[0]
@@ -184,9 +188,11 @@ def studio(scene: Path, field: str, seconds: float, warmup: float) -> list[dict]
         wait(seconds)
         timer.stop()
         wall = time.monotonic() - t0
-        full = sum(1 for _, width in shown if width == trainer.scene.width)
+        full = sum(1 for _, width, _h in shown if width == trainer.scene.width)
+        sizes = sorted({f"{w_}x{h_}" for _, w_, h_ in shown})
         rows.append(dict(field=field, kind=f"studio, camera {kind}", steps_s=(trainer.step_count - s0) / wall,
-                         fps=len(shown) / wall, full_fps=full / wall, frames=len(shown), load=(load0 + os.getloadavg()[0]) / 2))
+                         fps=len(shown) / wall, full_fps=full / wall, frames=len(shown), sizes=",".join(sizes),
+                         load=(load0 + os.getloadavg()[0]) / 2))
     w.close()
     return rows
 
@@ -208,7 +214,7 @@ def main() -> int:
     for field in args.fields.split(","):
         rows += (headless(scene, field, args.seconds, args.warmup, args.threads) if args.mode == "headless"
                  else studio(scene, field, args.seconds, args.warmup))
-    keys = [k for k in ("field", "threads", "preview_threads", "kind", "steps_s", "fps", "full_fps", "cpu_per_frame", "cores", "psnr_vs_full", "full_cpu_s",
+    keys = [k for k in ("field", "threads", "preview_threads", "kind", "steps_s", "fps", "full_fps", "sizes", "cpu_per_frame", "cores", "psnr_vs_full", "full_cpu_s",
                         "preview_cpu_s", "at_step", "load") if any(k in r for r in rows)]
     print(" | ".join(keys))
     for r in rows:

@@ -144,7 +144,9 @@ def train(w, args) -> None:
     wheel(preview.novel, 1)  # a notch closer
     if (w.camera.camera.c2w == before).all():
         raise RuntimeError("the drag did not move the preview camera")
-    run_loop(until=lambda: preview.last is not None and preview.last.camera.width == w.training.trainer.scene.width)
+    cam = w.camera.camera
+    run_loop(until=lambda: preview.last is not None and preview.last.camera.width == cam.width
+             and (preview.last.camera.c2w == cam.c2w).all())  # the camera where the mouse left it, full size
     run_loop(1500)
     save(w, "screenshot_training.png")
 
