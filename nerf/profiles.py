@@ -40,6 +40,7 @@ class DatasetProfile:
         tv_color: the fast field's colour-grid total variation.
         distortion: the fast field's distortion-loss weight.
         resolution_schedule: the fast field's coarse-to-fine grid schedule, (step, voxels per side) pairs.
+        min_views: the fast field's view mask: density only inside at least this many training frusta.
         ranking_window: the authors' ranking window (height, width) in pixels; None: the whole image.
         own_window: the scene's own window instead (our captures write theirs into the scene folder).
         scene_windows: scenes whose window differs, by lower-case scene name ("scanN" for DTU); None: the
@@ -58,6 +59,7 @@ class DatasetProfile:
     tv_color: float = 1e-3
     distortion: float = 0.01
     resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
+    min_views: int = 2
     ranking_window: Window | None = (30, 30)
     own_window: bool = False
     scene_windows: Mapping[str, Window | None] = field(default_factory=dict)
@@ -88,7 +90,7 @@ masked PSNR 16.31 dB against 15.95 for the 48^3 default, training views 19.86 ag
 PROFILES: dict[str, DatasetProfile] = {
     "dtu": DatasetProfile(
         "dtu", rank_weight=0.2, cont_weight=1.0, smooth_weight=0.1, tv_color=0.03, distortion=0.03,
-        resolution_schedule=DTU_SCHEDULE,
+        resolution_schedule=DTU_SCHEDULE, min_views=1,
         ranking_window=None, scene_windows={"scan34": (100, 100), "scan38": (100, 100), "scan82": (100, 100)},
         downscale=4, faithful_steps=90_000, faithful_batch_rays=256, ray_shape="cone",
         near_far_anneal=(256, 0.5, 0.5), depth_tv=True),
@@ -106,7 +108,13 @@ PROFILES: dict[str, DatasetProfile] = {
 """Profiles by Scene.dataset. Our own captures ("custom") use the NVS-RGBD sensor weights and their own window.
 The fast field's tv_color / distortion (DTU 0.03 / 0.03, else 1e-3 / 0.01): DTU's held-out views see sides no
 training view shaded, where smoother colour and emptier rays pay; elsewhere they cost sharpness. Its grid schedule
-(DTU_SCHEDULE: to 96^3; else to 48^3): DTU's training views were fitted to only ~18.6 dB masked at 48^3."""
+(DTU_SCHEDULE: to 96^3; else to 48^3): DTU's training views were fitted to only ~18.6 dB masked at 48^3. Its view
+mask (DTU: density inside any training frustum, else inside two): on DTU the sides only one of the three views saw
+hold surfaces the held-out views see (+1.0 dB masked at 180 CPU s, benchmarks/RESULTS.md)."""
+
+
+FAST_FILLED = ("tv_color", "distortion", "resolution_schedule", "min_views")
+"""The fast field's settings ``resolve`` fills from the profile (None before it)."""
 
 
 def profile_for(dataset: str | None) -> DatasetProfile:
@@ -135,7 +143,7 @@ def resolve(config: TrainConfig, scene: Scene) -> TrainConfig:
     losses.smooth_weight = prof.smooth_weight if losses.smooth_weight is None else losses.smooth_weight
     if c.sampler.ranking_window is None:
         c.sampler.ranking_window = tuple(scene.ranking_window)
-    fast = {k: getattr(prof, k) for k in ("tv_color", "distortion", "resolution_schedule") if getattr(c.fast, k) is None}
+    fast = {k: getattr(prof, k) for k in FAST_FILLED if getattr(c.fast, k) is None}
     c.fast = dataclasses.replace(c.fast, **fast)
     return c
 
@@ -150,7 +158,7 @@ def default_field(scene: Scene) -> str:
 
 
 UNRESOLVED = ("losses.rank_weight", "losses.cont_weight", "losses.smooth_weight", "sampler.ranking_window",
-              "fast.tv_color", "fast.distortion", "fast.resolution_schedule")
+              *(f"fast.{name}" for name in FAST_FILLED))
 """The settings ``resolve`` fills (None before it)."""
 
 

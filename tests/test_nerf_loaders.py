@@ -28,7 +28,8 @@ class TestDTU:
         scene = load_scene(shared_path("dtu_scan24"), downscale=4)
         assert scene.images.shape == (49, 96, 96, 3) and scene.depth_kind is DepthKind.RELATIVE
         assert scene.train_ids == [25, 22, 28]
-        assert len(scene.test_ids) == 31 and not set(scene.test_ids) & set(EXCLUDED_TEST)
+        assert len(scene.test_ids) == 25 and not set(scene.test_ids) & set(EXCLUDED_TEST)  # the papers' 25 test views
+        assert not set(scene.test_ids) & {25, 22, 28, 40, 44, 48, 0, 8, 13} and scene.test_ids[0] == 1
         # every camera looks at the unit sphere: the origin projects inside the image
         for K, c2w in zip(scene.K, scene.c2w):
             p = np.linalg.inv(c2w) @ np.array([0, 0, 0, 1.0])

@@ -1,7 +1,7 @@
 """The settings of the fast and sensor fields, apart from the fields themselves (no torch here: the CLI,
 run.json and the studio read them without loading a model).
 
-Settings left at None (the fast field's ``resolution_schedule``, ``tv_color``, ``distortion``) are the data set's: ``nerf.profiles.resolve``
+Settings left at None (the fast field's ``resolution_schedule``, ``tv_color``, ``distortion``, ``min_views``) are the data set's: ``nerf.profiles.resolve``
 fills them before a field is built.
 """
 
@@ -69,8 +69,12 @@ class FastFieldConfig:
     """Adam learning rate of the colour-feature grid."""
     lr_mlp: float = 0.05
     """Adam learning rate of the colour MLP and the background colour."""
-    min_views: int = 2
-    """Density only where at least this many training views see (``restrict_to_views``; 1 = any view)."""
+    fused_adam: bool = False
+    """torch's fused Adam (one kernel over each grid, gradient buffers kept between steps: ``nerf.optim``)."""
+    min_views: int | None = None
+    """Density only where at least this many training frusta reach (``restrict_to_views``; 1 = any view); None: the
+    data set's (``nerf.profiles``: DTU 1, else 2). On DTU scan24 3-view, 180 CPU s: 1 gave 17.54 dB masked held-out
+    against 16.54 for 2 (the sides one training view saw keep their surfaces; benchmarks/RESULTS.md)."""
     view_mask_resolution: int = 64
     """Cells per side of the view-count mask."""
     envmap_size: tuple[int, int] = (4, 8)

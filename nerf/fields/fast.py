@@ -48,8 +48,8 @@ class FastField(Field):
 
     def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
-        if None in (config.tv_color, config.distortion, config.resolution_schedule):  # nerf.profiles.resolve fills them
-            raise ValueError("FastFieldConfig.tv_color, .distortion and .resolution_schedule must be set "
+        if None in (config.tv_color, config.distortion, config.resolution_schedule, config.min_views):  # profiles.resolve
+            raise ValueError("FastFieldConfig.tv_color, .distortion, .resolution_schedule and .min_views must be set "
                              "(resolve the TrainConfig first)")
         self.config = config
         self.register_buffer("aabb", torch.as_tensor(aabb, dtype=torch.float32).reshape(2, 3))
@@ -77,6 +77,11 @@ class FastField(Field):
         self.register_buffer("view_mask", torch.ones(1, 1, 1, dtype=torch.bool))  # see restrict_to_views
 
     # ----------------------------------------------------------------------------- grids
+    @property
+    def fused_adam(self) -> bool:
+        """Whether ``nerf.optim.FieldOptimizer`` uses torch's fused Adam (``FastFieldConfig.fused_adam``)."""
+        return self.config.fused_adam
+
     @property
     def resolution(self) -> int:
         return int(self.density.shape[0])

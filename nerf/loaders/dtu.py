@@ -14,8 +14,9 @@ Masks: ``NNNNNN_mask.png`` (255 = object; IDR's masks put through the same crop)
 ``Scene.masks`` when every view has one, for the masked metrics the papers report.
 
 Depth: a monocular network's relative depth (larger = farther, 0 = invalid). Split: the few-shot
-protocol of RegNeRF / SparseNeRF (train 25, 22, 28 for 3 views; test = the rest minus 15 excluded
-views). Near / far: camera distances to the unit sphere.
+protocol of RegNeRF / SparseNeRF (train 25, 22, 28 for 3 views; test = the 25 views that are neither among
+the 9-view protocol's training views nor the 15 excluded ones, the same 25 for 3, 6 and 9 views, as their
+loaders' "pixelnerf" split). Near / far: camera distances to the unit sphere.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def split_ids(views: list[int], split: str | None) -> tuple[list[int], list[int]
         raise InputError(None, f"unknown DTU split {split!r} (expected 3view, 6view, 9view or all)")
     pos = {v: i for i, v in enumerate(views)}
     train = [pos[v] for v in TRAIN_VIEWS[int(m.group(1))] if v in pos]
-    test = [pos[v] for v in views if v not in EXCLUDED_TEST and v not in TRAIN_VIEWS[int(m.group(1))]]
+    # the papers' test set leaves out all 9 of the 9-view protocol's training views whatever the split (RegNeRF's
+    # ``test_idx``): 25 views on a full scan, not 31 for 3 views
+    test = [pos[v] for v in views if v not in EXCLUDED_TEST and v not in TRAIN_VIEWS[9]]
     return train, test
 
 
