@@ -69,8 +69,6 @@ class FastFieldConfig:
     """Adam learning rate of the colour-feature grid."""
     lr_mlp: float = 0.05
     """Adam learning rate of the colour MLP and the background colour."""
-    fused_adam: bool = False
-    """torch's fused Adam (one kernel over each grid, gradient buffers kept between steps: ``nerf.optim``)."""
     min_views: int | None = None
     """Density only where at least this many training frusta reach (``restrict_to_views``; 1 = any view); None: the
     data set's (``nerf.profiles``: DTU 1, else 2). On DTU scan24 3-view, 180 CPU s: 1 gave 17.54 dB masked held-out

@@ -78,11 +78,6 @@ class FastField(Field):
 
     # ----------------------------------------------------------------------------- grids
     @property
-    def fused_adam(self) -> bool:
-        """Whether ``nerf.optim.FieldOptimizer`` uses torch's fused Adam (``FastFieldConfig.fused_adam``)."""
-        return self.config.fused_adam
-
-    @property
     def resolution(self) -> int:
         return int(self.density.shape[0])
 
