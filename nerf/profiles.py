@@ -37,6 +37,7 @@ class DatasetProfile:
         rank_weight: lambda, the weight of L_depth = L_rank + c L_cont.
         cont_weight: c, the continuity weight inside L_depth.
         smooth_weight: RegNeRF's depth smoothness on unseen-pose patches (SparseNeRF keeps it on DTU only).
+        tv_density: the fast field's density-grid total variation.
         tv_color: the fast field's colour-grid total variation.
         distortion: the fast field's distortion-loss weight.
         resolution_schedule: the fast field's coarse-to-fine grid schedule, (step, voxels per side) pairs.
@@ -56,6 +57,7 @@ class DatasetProfile:
     rank_weight: float
     cont_weight: float
     smooth_weight: float = 0.0
+    tv_density: float = 0.1
     tv_color: float = 1e-3
     distortion: float = 0.01
     resolution_schedule: tuple[tuple[int, int], ...] = ((0, 24), (300, 32), (1200, 48))
@@ -89,7 +91,7 @@ masked PSNR 16.31 dB against 15.95 for the 48^3 default, training views 19.86 ag
 
 PROFILES: dict[str, DatasetProfile] = {
     "dtu": DatasetProfile(
-        "dtu", rank_weight=0.2, cont_weight=1.0, smooth_weight=0.1, tv_color=0.03, distortion=0.03,
+        "dtu", rank_weight=0.2, cont_weight=1.0, smooth_weight=0.1, tv_density=0.03, tv_color=0.03, distortion=0.03,
         resolution_schedule=DTU_SCHEDULE, min_views=1,
         ranking_window=None, scene_windows={"scan34": (100, 100), "scan38": (100, 100), "scan82": (100, 100)},
         downscale=4, faithful_steps=90_000, faithful_batch_rays=256, ray_shape="cone",
@@ -110,10 +112,11 @@ The fast field's tv_color / distortion (DTU 0.03 / 0.03, else 1e-3 / 0.01): DTU'
 training view shaded, where smoother colour and emptier rays pay; elsewhere they cost sharpness. Its grid schedule
 (DTU_SCHEDULE: to 96^3; else to 48^3): DTU's training views were fitted to only ~18.6 dB masked at 48^3. Its view
 mask (DTU: density inside any training frustum, else inside two): on DTU the sides only one of the three views saw
-hold surfaces the held-out views see (+1.0 dB masked at 180 CPU s, benchmarks/RESULTS.md)."""
+hold surfaces the held-out views see (+1.0 dB masked at 180 CPU s, benchmarks/RESULTS.md). Its density TV (DTU 0.03,
+else 0.1): on that 96^3 grid 0.1 smoothed the surfaces more than the held-out views pay for (+0.7 dB masked at 120 CPU s)."""
 
 
-FAST_FILLED = ("tv_color", "distortion", "resolution_schedule", "min_views")
+FAST_FILLED = ("tv_density", "tv_color", "distortion", "resolution_schedule", "min_views")
 """The fast field's settings ``resolve`` fills from the profile (None before it)."""
 
 

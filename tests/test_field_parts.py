@@ -38,7 +38,7 @@ def _rays(n: int = 64, seed: int = 0) -> RayBatch:
 
 
 def _blob_field(**kw) -> FastField:
-    kw = {"tv_color": 1e-3, "distortion": 0.01, "min_views": 2, **kw}
+    kw = {"tv_density": 0.1, "tv_color": 1e-3, "distortion": 0.01, "min_views": 2, **kw}
     cfg = FastFieldConfig(resolution_schedule=((0, 10),), background="black", **kw)
     torch.manual_seed(0)
     field = FastField(cfg, BOX)
@@ -144,7 +144,7 @@ class TestBackgrounds:
 
     def test_the_fast_field_renders_white_where_nothing_is(self):
         field = FastField(FastFieldConfig(resolution_schedule=((0, 4),), background="white", init_alpha=1e-6,
-                                           tv_color=1e-3, distortion=0.01, min_views=2), BOX)
+                                           tv_density=0.1, tv_color=1e-3, distortion=0.01, min_views=2), BOX)
         with torch.no_grad():
             field.density.fill_(-30.0)
             out = field(_rays(8), train=False)

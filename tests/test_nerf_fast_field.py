@@ -32,7 +32,7 @@ class TestTrilinear:
         torch.testing.assert_close(trilinear(grid, pts)[:, 0], torch.tensor([0.0, 7.0, 3.5, 4.5], dtype=torch.float64))
 
 
-RESOLVED = {"tv_color": 1e-3, "distortion": 0.01, "min_views": 2}
+RESOLVED = {"tv_density": 0.1, "tv_color": 1e-3, "distortion": 0.01, "min_views": 2}
 """The "custom" profile's values (nerf.profiles), which these tests' fields used before configs were resolved."""
 
 def _field(**kw) -> FastField:
@@ -168,9 +168,9 @@ class TestEnvironmentMapFrame:
 
 
 def test_an_unresolved_config_is_refused():
-    """tv_color / distortion / min_views left at None are the data set's: the field takes only resolved configs."""
+    """tv_density / tv_color / distortion / min_views left at None are the data set's: the field takes only resolved configs."""
     with pytest.raises(ValueError, match="min_views"):
-        FastField(FastFieldConfig(resolution_schedule=((0, 4),), tv_color=1e-3, distortion=0.01),
+        FastField(FastFieldConfig(resolution_schedule=((0, 4),), tv_density=0.1, tv_color=1e-3, distortion=0.01),
                   torch.tensor([[-1.0] * 3, [1.0] * 3]))
     with pytest.raises(ValueError, match="resolve"):
         FastField(FastFieldConfig(), torch.tensor([[-1.0] * 3, [1.0] * 3]))

@@ -1,7 +1,8 @@
 """The settings of the fast and sensor fields, apart from the fields themselves (no torch here: the CLI,
 run.json and the studio read them without loading a model).
 
-Settings left at None (the fast field's ``resolution_schedule``, ``tv_color``, ``distortion``, ``min_views``) are the data set's: ``nerf.profiles.resolve``
+Settings left at None (the fast field's ``resolution_schedule``, ``tv_density``, ``tv_color``, ``distortion``, ``min_views``)
+are the data set's: ``nerf.profiles.resolve``
 fills them before a field is built.
 """
 
@@ -45,8 +46,11 @@ class FastFieldConfig:
     """Refresh the occupancy grid every this many steps."""
     weight_threshold: float = 1e-5
     """Colour is evaluated only at samples with a compositing weight above this."""
-    tv_density: float = 0.1
-    """Weight of the total-variation regulariser on the density grid (the term ``tv_density``)."""
+    tv_density: float | None = None
+    """Weight of the density grid's total variation; None: the data set's (DTU 0.03, else 0.1). The term ``tv_density``,
+    the values from ``nerf.profiles``. On DTU's 96^3 grid with the one-view mask, 0.03 / 0.1 / 0.3 gave 17.50 /
+    16.86 / 15.69 dB masked held-out at 60 CPU s (benchmarks/RESULTS.md); at 48^3, 1e-3 / 1e-2 / 0.1 gave 9.41 / 9.58 /
+    10.53 dB full-image after 300 steps (docs/fast_field.md)."""
     tv_color: float | None = None
     """Weight of the total-variation regulariser on the colour grid; None: the data set's (``nerf.profiles``:
     DTU 0.03, else 1e-3). On DTU, whose held-out views look at sides no training view shaded, 1e-3 / 0.01 /
@@ -70,8 +74,8 @@ class FastFieldConfig:
     lr_mlp: float = 0.05
     """Adam learning rate of the colour MLP and the background colour."""
     min_views: int | None = None
-    """Density only where at least this many training frusta reach (``restrict_to_views``; 1 = any view); None: the
-    data set's (``nerf.profiles``: DTU 1, else 2). On DTU scan24 3-view, 180 CPU s: 1 gave 17.54 dB masked held-out
+    """Density only inside at least this many training frusta; None: the data set's (DTU 1, else 2). Used by
+    ``restrict_to_views``, the values from ``nerf.profiles``. On DTU scan24 3-view, 180 CPU s: 1 gave 17.54 dB masked held-out
     against 16.54 for 2 (the sides one training view saw keep their surfaces; benchmarks/RESULTS.md)."""
     view_mask_resolution: int = 64
     """Cells per side of the view-count mask."""

@@ -48,9 +48,10 @@ class FastField(Field):
 
     def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
-        if None in (config.tv_color, config.distortion, config.resolution_schedule, config.min_views):  # profiles.resolve
-            raise ValueError("FastFieldConfig.tv_color, .distortion, .resolution_schedule and .min_views must be set "
-                             "(resolve the TrainConfig first)")
+        unresolved = (config.tv_density, config.tv_color, config.distortion, config.resolution_schedule, config.min_views)
+        if None in unresolved:  # nerf.profiles.resolve fills them
+            raise ValueError("FastFieldConfig.tv_density, .tv_color, .distortion, .resolution_schedule and .min_views "
+                             "must be set (resolve the TrainConfig first)")
         self.config = config
         self.register_buffer("aabb", torch.as_tensor(aabb, dtype=torch.float32).reshape(2, 3))
         self.param_version = 0  # bumped when parameters are replaced (the trainer rebuilds its optimizer)
