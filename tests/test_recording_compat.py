@@ -59,3 +59,42 @@ def test_mkv_with_header_and_no_captures(tmp_path, capsys):
 def test_mkv_whose_captures_all_lack_depth(tmp_path, capsys):
     path = write_recording(tmp_path / "colour_only.mkv", [(0, ("COLOR",)), (33_333, ("COLOR",))])
     assert_import_fails(path, tmp_path, capsys, path, "2 captures but none with both")
+
+
+def _element_offsets(data: bytes, element_id: bytes) -> tuple[int, int]:
+    """(start, end) of the top-level element ``element_id`` in the real recording's Segment."""
+    from devices.kinect.mkv import _element_id, _read_vint
+
+    header, pos, _ = _read_vint(data, 4)
+    _, pos = _element_id(data, pos + header)
+    _, pos, _ = _read_vint(data, pos)
+    while True:
+        eid, body = _element_id(data, pos)
+        length, body, _ = _read_vint(data, body)
+        if eid == element_id:
+            return pos, body + length
+        pos = body + length
+
+
+@pytest.mark.parametrize("where", ["start", "tracks", "attachments"])
+def test_mkv_cut_inside_its_header_is_called_truncated_not_empty(tmp_path, capsys, where):
+    """A file cut before its tracks and calibration are whole is truncated; it does not "hold a complete
+    header" (the Tracks ID also sits in the SeekHead, so looking for its bytes is not enough)."""
+    from tests.kinect_samples import real_recording
+
+    data = real_recording().read_bytes()
+    cut = {"start": 100,
+           "tracks": sum(_element_offsets(data, b"\x16\x54\xae\x6b")) // 2,
+           "attachments": sum(_element_offsets(data, b"\x19\x41\xa4\x69")) // 2}[where]
+    path = tmp_path / "cut.mkv"
+    path.write_bytes(data[:cut])
+    assert_import_fails(path, tmp_path, capsys, path, "truncated inside its Matroska header")
+
+
+def test_mkv_cut_after_its_calibration_holds_no_captures(tmp_path, capsys):
+    from tests.kinect_samples import real_recording
+
+    data = real_recording().read_bytes()
+    path = tmp_path / "cut.mkv"
+    path.write_bytes(data[: _element_offsets(data, b"\x19\x41\xa4\x69")[1] + 10])  # into the Tags after it
+    assert_import_fails(path, tmp_path, capsys, path, "holds no captures", "complete")

@@ -128,16 +128,57 @@ def check_matroska(path: Path) -> bool | None:
     return None if unknown else data_start + seg_size > size
 
 
-def _header_without_clusters(path: Path) -> bool:
-    """True for a Matroska file with a Tracks element but no Cluster: a recording stopped before its
-    first capture (FFmpeg then fails to open it with "End of file")."""
+_ATTACHMENTS_ID = b"\x19\x41\xa4\x69"
+_HEADER_READ = 16 << 20
+"""Bytes read when looking for the first Cluster (a recording's header is a few kB)."""
+
+
+def _element_id(data: bytes, pos: int) -> tuple[bytes, int]:
+    """The EBML element ID at ``pos`` (1-4 bytes, marker bits kept) and the position after it."""
+    first = data[pos]
+    length = next((n for n in range(1, 5) if first & (0x80 >> (n - 1))), 0)
+    if not length or pos + length > len(data):
+        raise ValueError("bad EBML ID")
+    return bytes(data[pos : pos + length]), pos + length
+
+
+def _header_without_clusters(path: Path, truncated: bool | None) -> str | None:
+    """What a Matroska file that FFmpeg cannot open holds before its first Cluster, from its top-level
+    elements: "complete" (Tracks and the calibration Attachments whole, then no Cluster: a recording
+    stopped before its first capture), "no-calibration" (Tracks whole, no Attachments, no Cluster, nothing
+    cut), "cut" (the file ends inside its header), or None (a Cluster exists, or the layout is not
+    understood). ``truncated``: ``check_matroska``'s answer (the Segment is longer than the file)."""
     try:
-        if path.stat().st_size > 64 << 20:  # a file that large has clusters; do not read it whole
-            return False
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(_HEADER_READ)
+        size = path.stat().st_size
     except OSError:
-        return False
-    return _TRACKS_ID in data and _CLUSTER_ID not in data
+        return None
+    whole: set[bytes] = set()
+    cut = bool(truncated)
+    try:
+        header_size, pos, _ = _read_vint(data, 4)
+        _, pos = _element_id(data, pos + header_size)  # the Segment
+        _, pos, _ = _read_vint(data, pos)
+        while pos < len(data):
+            eid, body = _element_id(data, pos)
+            if eid == _CLUSTER_ID:
+                return None
+            length, body, unknown = _read_vint(data, body)
+            if unknown or body + length > size:
+                cut = True
+                break
+            whole.add(eid)
+            pos = body + length
+    except (ValueError, IndexError):  # the file ends inside an element's ID or size
+        cut = True
+    if len(data) < size:
+        return None  # a header this long is not a Kinect recording's: let FFmpeg's reason stand
+    if {_TRACKS_ID, _ATTACHMENTS_ID} <= whole:
+        return "complete"
+    if cut:
+        return "cut"
+    return "no-calibration" if _TRACKS_ID in whole else None
 
 
 def _fourcc(stream) -> str:
@@ -214,9 +255,16 @@ class MkvRecording:
         try:
             self._container = av.open(str(self.path), metadata_errors="replace")  # damaged tags: not fatal
         except av.FFmpegError as exc:
-            if _header_without_clusters(self.path):
+            header = _header_without_clusters(self.path, self.truncated)
+            if header == "complete":
                 raise InputError(self.path, "holds no captures: its Matroska header (tracks, calibration) is "
                                             "complete but not one colour or depth image was recorded") from None
+            if header == "no-calibration":
+                raise InputError(self.path, "holds no captures and no calibration.json attachment: its Matroska "
+                                            "tracks are complete but nothing else was recorded") from None
+            if header == "cut":
+                raise InputError(self.path, "is truncated inside its Matroska header (it ends before the tracks "
+                                            "and calibration are complete): no capture to import") from None
             raise InputError(self.path, f"cannot be opened as Matroska ({exc.strerror or exc})") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise InputError(self.path, f"cannot be opened as Matroska ({exc.__class__.__name__})") from None
