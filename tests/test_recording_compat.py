@@ -98,3 +98,11 @@ def test_mkv_cut_after_its_calibration_holds_no_captures(tmp_path, capsys):
     path = tmp_path / "cut.mkv"
     path.write_bytes(data[: _element_offsets(data, b"\x19\x41\xa4\x69")[1] + 10])  # into the Tags after it
     assert_import_fails(path, tmp_path, capsys, path, "holds no captures", "complete")
+
+
+def test_r3d_cut_short_says_so(tmp_path, capsys):
+    frames = tum_frames(2)
+    whole = write_r3d(tmp_path / "whole.r3d", frames).read_bytes()
+    cut = tmp_path / "cut.r3d"
+    cut.write_bytes(whole[: len(whole) // 2])
+    assert_import_fails(cut, tmp_path, capsys, cut, "cut short", "directory")

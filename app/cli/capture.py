@@ -120,19 +120,26 @@ class CaptureKinect:
     """Replace OUT if it already exists."""
 
     def run(self) -> int:
+        from app.cli.poses import pose_bar, print_pose_report
         from app.cli.progress import Progress
         from devices.capture import record
-        from devices.kinect.importer import poses_before_commit
         from devices.kinect.live import KinectLive, KinectLiveConfig
+        from devices.poses.staging import poses_before_commit
 
         cfg = KinectLiveConfig(device=self.device, color_resolution=self.color_resolution,
                                depth_mode=self.depth_mode, fps=self.fps, keep_distortion=self.keep_distortion)
         bar = Progress(self.frames, "capture")
-        poser = None if self.no_poses else poses_before_commit(self.out, self.train_views)  # OUT appears posed
+        posed: list = []
+        pose_progress, close_pose_bar = pose_bar()
+        poser = None if self.no_poses else poses_before_commit(self.out, self.train_views, pose_progress,
+                                                               posed.append)  # OUT appears posed
         with KinectLive(cfg) as source:
             scene = record(source, self.out, max_frames=self.frames, every=self.every, train_views=self.train_views,
                            overwrite=self.overwrite, on_frame=lambda i, f: bar.update(), before_commit=poser)
         bar.close()
+        close_pose_bar()
+        if posed and len(posed[0]) > 1:  # one frame: the identity, nothing to report
+            print_pose_report(posed[0], [f.meta for f in scene.frames])
         print(f"wrote {len(scene)} frames to {self.out} (train views {scene.train_ids})")
         return 0
 

@@ -42,13 +42,17 @@ class Import:
     """CPU threads for the pose estimation and any torch work."""
 
     def run(self) -> int:
+        from app.cli.poses import pose_bar, print_pose_report
         from app.cli.progress import Progress
         from devices.importers import ImportOptions, detect_format
 
         fmt = detect_format(self.path)
         print(f"detected format: {fmt.description} ({fmt.name})")
+        posed: list = []  # the PoseResult, when the source had no poses and they were estimated
+        pose_progress, close_pose_bar = pose_bar()
         opts = ImportOptions(every=self.every, keep_distortion=self.keep_distortion, overwrite=self.overwrite,
-                             train_views=self.train_views, estimate_poses=not self.no_poses)
+                             train_views=self.train_views, estimate_poses=not self.no_poses,
+                             pose_progress=pose_progress, on_poses=posed.append)
         bar: Progress | None = None
 
         def progress(done: int, total: int | None) -> None:
@@ -57,10 +61,16 @@ class Import:
                 bar = Progress(total, "import")
             bar.update(done - bar.done)
 
-        scene = fmt.run(self.path, self.out, opts, progress)
-        if bar is not None:
-            bar.close()
-        print(f"wrote {len(scene)} frames to {self.out}")
+        try:
+            scene = fmt.run(self.path, self.out, opts, progress)
+        finally:
+            if bar is not None:
+                bar.close()
+            close_pose_bar()
+        if posed and len(posed[0]) > 1:  # one frame: the identity, nothing to report
+            print("poses estimated by RGB-D odometry (the source has none):")
+            print_pose_report(posed[0], [f.meta for f in scene.frames])
+        print(f"wrote {len(scene)} frames to {self.out}" + (f" (train views {scene.train_ids})" if scene.train_ids else ""))
         return 0
 
 

@@ -14,8 +14,13 @@ from devices.poses.config import PoseConfig
 
 @dataclass(frozen=True)
 class PoseOptions(PoseConfig):
-    """PoseConfig as the command line shows it: loop closure is on unless --no-loop-closure."""
+    """PoseConfig as the command line shows it: relocalisation and loop closure are on unless
+    --no-relocalise / --no-loop-closure."""
 
+    relocalise: Annotated[bool, tyro.conf.arg(help_behavior_hint="(default: relocalisation on)")] = True
+    """--no-relocalise: a frame that no keyframe tried registers is flagged at once, without the ORB
+    features + PnP/RANSAC relocalisation against the keyframes (and without the feature-based second
+    opinion on weak edges)."""
     loop_closure: Annotated[bool, tyro.conf.arg(help_behavior_hint="(default: loop closure on)")] = True
     """--no-loop-closure: odometry only, no loop-closure edges between non-adjacent keyframes that overlap."""
 
@@ -46,7 +51,6 @@ class Poses:
     """CPU threads for any torch work."""
 
     def run(self) -> int:
-        from app.cli.progress import Progress
         from devices.poses import estimate_scene_poses
         from devices.poses.truth import truth_error
         from devices.scene_folder import read_scene
@@ -57,28 +61,42 @@ class Poses:
             print(f"{self.scene} already has a pose for each of its {len(before)} frames; nothing changed "
                   "(--ignore-existing re-estimates them)" + (f". {error.describe()}" if error else ""))
             return 0
-        bar: Progress | None = None
-
-        def progress(done: int, total: int | None) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = Progress(total, "poses")
-            bar.update(done - bar.done)
-
+        progress, close_bar = pose_bar()
         try:
             scene, result = estimate_scene_poses(before, self.config, progress,
                                                  keyframes_only=self.keyframes_only, train_views=self.train_views)
         finally:
-            if bar is not None:
-                bar.close()
-        print(format_report(result))
-        print(result.summary())
-        error = truth_error(result.c2w, [f.meta for f in before.frames])
-        if error is not None:
-            print(error.describe())
+            close_bar()
+        print_pose_report(result, [f.meta for f in before.frames])
         kept = f"{len(scene)} keyframes listed" if self.keyframes_only else f"{len(scene)} frames"
         print(f"wrote {self.scene / 'transforms.json'} ({kept}, train views {scene.train_ids})")
         return 0
+
+
+def print_pose_report(result, metas: list[dict]) -> None:
+    """The per-frame table, the summary line (with the frame rate) and, when ``metas`` (the frames'
+    metadata) carry ground truth, the trajectory error against it."""
+    from devices.poses.truth import truth_error
+
+    print(format_report(result))
+    print(result.summary())
+    error = truth_error(result.c2w, metas)
+    if error is not None:
+        print(error.describe())
+
+
+def pose_bar():
+    """(progress callback, close) of a "poses" progress bar drawn once the estimation reports."""
+    from app.cli.progress import Progress
+
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int | None) -> None:
+        if not bar:
+            bar.append(Progress(total, "poses"))
+        bar[0].update(done - bar[0].done)
+
+    return progress, lambda: bar[0].close() if bar else None
 
 
 def format_report(result) -> str:  # result: devices.poses.PoseResult

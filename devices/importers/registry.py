@@ -6,9 +6,13 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devices.errors import InputError
 from devices.scene_folder import SceneFolder
+
+ProgressFn = Callable[[int, int | None], None]
+"""progress(done, total): called as frames are imported (total None when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,10 @@ class ImportOptions:
     """Size of the automatic few-shot training split when the source has no split of its own."""
     estimate_poses: bool = True
     """Estimate poses (RGB-D odometry) when the source has none."""
-
-
-ProgressFn = Callable[[int, int | None], None]
-"""progress(done, total): called as frames are imported (total None when unknown)."""
+    pose_progress: ProgressFn | None = None
+    """progress(done, total) of that pose estimation."""
+    on_poses: Callable[[Any], None] | None = None
+    """Called with its ``devices.poses.PoseResult`` (the per-frame report to show)."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,15 @@ class ImportFormat:
         description: one line for users ("Azure Kinect recording (.mkv)").
         detect: cheap check on the path (extension, a marker file); must not raise.
         run: performs the import: (path, out, options, progress) -> the written scene.
+        near_miss: for a path ``detect`` refused, what is missing when it looks like this format all the
+            same (e.g. "has rgb.txt but no depth.txt"), else None; must not raise.
     """
 
     name: str
     description: str
     detect: Callable[[Path], bool]
     run: Callable[[Path, Path, ImportOptions, ProgressFn | None], SceneFolder]
+    near_miss: Callable[[Path], str | None] | None = None
 
 
 REGISTRY: dict[str, ImportFormat] = {}
@@ -76,7 +83,8 @@ def load_formats() -> dict[str, ImportFormat]:
 
 
 def detect_format(path: str | Path) -> ImportFormat:
-    """The format of ``path``; InputError listing the supported formats when none matches."""
+    """The format of ``path``; InputError saying what is missing when ``path`` is nearly one format's
+    layout (a TUM folder without depth.txt), else listing the supported formats when none matches."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "does not exist")
@@ -84,5 +92,9 @@ def detect_format(path: str | Path) -> ImportFormat:
     for fmt in formats.values():
         if fmt.detect(path):
             return fmt
+    for fmt in formats.values():
+        problem = fmt.near_miss(path) if fmt.near_miss is not None else None
+        if problem:
+            raise InputError(path, problem)
     supported = "; ".join(f"{f.name}: {f.description}" for f in formats.values())
     raise InputError(path, f"unknown format. Supported: {supported}")

@@ -64,6 +64,14 @@ def open_r3d(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
+        try:
+            with path.open("rb") as fh:
+                starts_as_zip = fh.read(4) == b"PK\x03\x04"
+        except OSError:
+            starts_as_zip = False
+        if starts_as_zip:  # the zip's directory is at its end: a copy or export cut short loses it
+            raise InputError(path, "is cut short: it starts as a Record3D .r3d (zip) archive but its directory "
+                                   "at the end is missing (an interrupted copy or export?)") from None
         raise InputError(path, f"is not a readable Record3D .r3d file (a zip archive): {exc}") from None
 
 

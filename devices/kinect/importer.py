@@ -5,14 +5,13 @@ Imports cheaply (the registry imports every format module); PyAV and the alignme
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 from devices.errors import InputError
 from devices.importers.registry import ImportFormat, ImportOptions, ProgressFn, register
+from devices.poses.staging import poses_before_commit
 from devices.scene_folder import SceneFolder, read_scene
 from devices.scene_writer import update_scene
 
@@ -33,33 +32,6 @@ def detect(path: Path) -> bool:
         return False
 
 
-def add_poses(out: Path, scene: SceneFolder, train_views: int) -> SceneFolder:
-    """RGB-D odometry poses (devices.poses) written into the scene; skipped when that package is absent."""
-    if importlib.util.find_spec("devices.poses") is None:
-        log.warning("%s: devices.poses is not available; the scene has no poses", out)
-        return scene
-    from devices.poses import estimate_scene_poses
-
-    posed, _result = estimate_scene_poses(out, train_views=train_views)
-    return posed
-
-
-def poses_before_commit(out: Path, train_views: int) -> Callable[[Path], None]:
-    """A ``record(before_commit=)`` hook estimating poses in the staging folder, so OUT appears only posed
-    (a kill during pose estimation leaves no OUT to block a re-run). A scene no frame of which can be
-    posed is still written, without poses, with a warning (``sparsenerf poses`` can try again)."""
-    from devices.errors import InputError
-    from devices.scene_folder import read_scene
-
-    def hook(staging: Path) -> None:
-        try:
-            add_poses(staging, read_scene(staging, check_files=False), train_views)
-        except InputError as exc:
-            log.warning("%s: written without poses: %s", out, exc.problem)
-
-    return hook
-
-
 def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | None = None) -> SceneFolder:
     """Decode, align (SDK semantics), undistort unless ``options.keep_distortion``, write, estimate poses."""
     from devices.capture import record
@@ -74,7 +46,8 @@ def run(path: Path, out: Path, options: ImportOptions, progress: ProgressFn | No
             if progress is not None:
                 progress(i + 1, expected)
 
-        poser = poses_before_commit(out, options.train_views) if options.estimate_poses else None
+        poser = (poses_before_commit(out, options.train_views, options.pose_progress, options.on_poses)
+                 if options.estimate_poses else None)
 
         def before_commit(staging: Path) -> None:
             notes = {}  # known only once every capture was read

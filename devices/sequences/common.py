@@ -35,34 +35,67 @@ def nearest_rigid(m: np.ndarray, where: Path, what: str) -> np.ndarray:
     return out
 
 
-def read_pair(color: Path, depth: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB uint8 [H, W, 3], raw depth uint16 [h, w]) of one colour image and its 16-bit depth PNG;
-    InputError naming the file that is missing or of the wrong kind."""
+def _cut_short(data: bytes) -> bool:
+    """A PNG without its IEND chunk or a JPEG without its end marker: the file was cut (libpng / libjpeg
+    would print to stderr before failing or filling the rest grey)."""
+    if data.startswith(b"\x89PNG"):
+        return not data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82")
+    if data.startswith(b"\xff\xd8"):
+        return b"\xff\xd9" not in data[-64:]
+    return False
+
+
+def _read_image(path: Path, flags: int, where: str | None) -> np.ndarray:
+    """The decoded image at ``path``; InputError when it is absent, cut short or not an image."""
     import cv2
 
-    bgr = cv2.imread(str(color), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InputError(color, "missing or not a readable image")
-    raw = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED)
-    if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
-        raise InputError(depth, "missing or not a single-channel 16-bit PNG")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "does not exist" + (f" (listed in {where})" if where else "")) from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    if _cut_short(data):
+        raise InputError(path, "is cut short (the image file ends before its end marker)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
+    if image is None:
+        raise InputError(path, "cannot be decoded as an image (damaged or not an image)")
+    return image
+
+
+def read_pair(color: Path, depth: Path, listed_in: tuple[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 [H, W, 3], raw depth uint16 [h, w]) of one colour image and its 16-bit depth PNG;
+    InputError naming the file that is missing, cut short, unreadable or of the wrong kind
+    (``listed_in``: the files, e.g. ("rgb.txt", "depth.txt"), that named the image and the depth map)."""
+    import cv2
+
+    where = listed_in or (None, None)
+    bgr = _read_image(color, cv2.IMREAD_COLOR, where[0])
+    raw = _read_image(depth, cv2.IMREAD_UNCHANGED, where[1])
+    if raw.dtype != np.uint16 or raw.ndim != 2:
+        kind = f"{raw.dtype.itemsize * 8}-bit with {1 if raw.ndim == 2 else raw.shape[2]} channel(s)"
+        raise InputError(depth, f"is {kind}, not a single-channel 16-bit depth PNG")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), raw
 
 
 def write_sequence(frames: Iterator[Frame], total: int, out: Path, options: ImportOptions,
                    progress: ProgressFn | None, *, sensor: str, extra: dict[str, Any]) -> SceneFolder:
     """Write ``frames`` into the scene folder ``out`` atomically (an error leaves no OUT behind);
-    the few-shot split is chosen when every frame has a pose. Poses are then estimated when the
-    sequence has none (``options.estimate_poses``)."""
+    the few-shot split is chosen when every frame has a pose. A sequence without poses gets them by
+    RGB-D odometry (``options.estimate_poses``) before OUT appears, as a Kinect import does."""
+    from devices.poses.staging import poses_before_commit
+
+    poser = (poses_before_commit(out, options.train_views, options.pose_progress, options.on_poses)
+             if options.estimate_poses and total > 1 else None)
+
+    def before_commit(staging: Path) -> None:
+        if poser is not None and not writer.scene.has_poses:
+            poser(staging)
+
     with SceneWriter(Path(out), sensor=sensor, depth_kind=DepthKind.METRIC, ranking_window=(5, 5),
-                     extra=extra, overwrite=options.overwrite) as writer:
+                     extra=extra, overwrite=options.overwrite, before_commit=before_commit) as writer:
         for frame in frames:
             writer.add(frame)
             if progress is not None:
                 progress(len(writer), total)
-        scene = commit_with_split(writer, options.train_views, coverage=True)
-    if options.estimate_poses and not scene.has_poses and len(scene) > 1:
-        from devices.poses import estimate_scene_poses
-
-        scene, _ = estimate_scene_poses(out, train_views=options.train_views)
-    return scene
+        return commit_with_split(writer, options.train_views, coverage=True)

@@ -46,6 +46,20 @@ def detect(path: Path) -> bool:
         return False
 
 
+_ANY_FRAME = re.compile(r"^frame-(\d+)\.(color\.(png|jpg)|pose\.txt)$")
+
+
+def near_miss(path: Path) -> str | None:
+    """What a folder of 7-Scenes colour / pose files without any depth map lacks."""
+    try:
+        if not path.is_dir() or not any(_ANY_FRAME.match(p.name) for p in path.iterdir()):
+            return None
+    except OSError:
+        return None
+    return ("looks like a 7-Scenes sequence (frame-NNNNNN.color / .pose files) but holds no "
+            "frame-NNNNNN.depth.png: the depth maps are needed")
+
+
 def _color_path(root: Path, i: int) -> Path:
     for ext in (".png", ".jpg"):
         p = root / f"frame-{i:06d}.color{ext}"
@@ -81,7 +95,7 @@ def _frames(root: Path, ids: list[int], K_depth: np.ndarray, poses: list[np.ndar
             c2w = rig.color_c2w(poses[k])
             meta[GROUND_TRUTH_KEY] = np.round(c2w, 8).tolist()
         yield Frame(rgb=rgb, depth=depth, K=rig.K_color.copy(), c2w=c2w,
-                    timestamp=k / 30.0, index=k, meta=meta)
+                    timestamp=(i - ids[0]) / 30.0, index=k, meta=meta)  # 30 fps, frames kept or not
 
 
 def import_seven_scenes(path: Path, out: Path, options: ImportOptions = ImportOptions(),
@@ -114,4 +128,5 @@ FORMAT = register(ImportFormat(
     description="7-Scenes RGB-D sequence (folder of frame-NNNNNN.color/depth/pose files)",
     detect=detect,
     run=lambda path, out, options, progress: import_seven_scenes(path, out, options, progress),
+    near_miss=near_miss,
 ))

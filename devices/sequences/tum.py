@@ -40,8 +40,22 @@ def detect(path: Path) -> bool:
     return path.is_dir() and (path / "rgb.txt").is_file() and (path / "depth.txt").is_file()
 
 
+def near_miss(path: Path) -> str | None:
+    """What a folder with only some of the TUM lists lacks (rgb.txt and depth.txt are both needed)."""
+    if not path.is_dir():
+        return None
+    has = {name: (path / name).is_file() for name in ("rgb.txt", "depth.txt", "groundtruth.txt")}
+    if has["rgb.txt"] != has["depth.txt"] or (has["groundtruth.txt"] and not has["rgb.txt"]):
+        there = ", ".join(n for n, ok in has.items() if ok)
+        lacking = " and ".join(n for n in ("rgb.txt", "depth.txt") if not has[n])
+        return (f"looks like a TUM RGB-D sequence ({there}) but has no {lacking}: the colour images and the "
+                "depth maps are each listed in their own file (\"timestamp filename\" per line)")
+    return None
+
+
 def read_list(path: Path, columns: int) -> list[list[str]]:
-    """Rows of a TUM list file (``#`` comments and blank lines skipped), each with ``columns`` fields."""
+    """Rows of a TUM list file (``#`` comments and blank lines skipped), each with ``columns`` fields and
+    its line number appended (``row[columns]``, for messages)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -54,10 +68,12 @@ def read_list(path: Path, columns: int) -> list[list[str]]:
         if len(fields) != columns:
             raise InputError(path, f"line {n}: expected {columns} fields, got {len(fields)}")
         try:
-            float(fields[0])
+            t = float(fields[0])
         except ValueError:
             raise InputError(path, f"line {n}: timestamp {fields[0]!r} is not a number") from None
-        rows.append(fields)
+        if not np.isfinite(t):
+            raise InputError(path, f"line {n}: timestamp {fields[0]!r} is not finite")
+        rows.append([*fields, str(n)])
     if not rows:
         raise InputError(path, "lists no entries")
     return rows
@@ -90,12 +106,16 @@ def read_groundtruth(path: Path) -> tuple[np.ndarray, np.ndarray]:
     from devices.sequences.common import quat_to_matrix
 
     rows = read_list(path, 8)
-    try:
-        table = np.array(rows, dtype=np.float64)
-    except ValueError:
-        raise InputError(path, "has an entry that is not a number") from None
-    if not np.all(np.isfinite(table)) or np.any(np.linalg.norm(table[:, 4:8], axis=1) < 1e-6):
-        raise InputError(path, "has a non-finite value or a zero quaternion")
+    table = np.empty((len(rows), 8))
+    for k, row in enumerate(rows):
+        try:
+            table[k] = [float(v) for v in row[:8]]
+        except ValueError:
+            raise InputError(path, f"line {row[8]}: an entry is not a number") from None
+        if not np.all(np.isfinite(table[k])):
+            raise InputError(path, f"line {row[8]}: a non-finite value (NaN or infinity) in the pose")
+        if np.linalg.norm(table[k, 4:8]) < 1e-6:
+            raise InputError(path, f"line {row[8]}: the quaternion qx qy qz qw is zero")
     poses = np.tile(np.eye(4), (len(table), 1, 1))
     for k, row in enumerate(table):
         poses[k, :3, :3] = quat_to_matrix(row[4:8])
@@ -121,7 +141,7 @@ def _frames(root: Path, pairs: list[tuple[str, str, float]], gt: dict[int, np.nd
     t0 = pairs[0][2]
     for k, (rgb_name, depth_name, t) in enumerate(pairs):
         cpath, dpath = root / rgb_name, root / depth_name
-        rgb, raw = read_pair(cpath, dpath)
+        rgb, raw = read_pair(cpath, dpath, ("rgb.txt", "depth.txt"))
         if raw.shape != rgb.shape[:2]:
             raise InputError(dpath, f"is {raw.shape[1]}x{raw.shape[0]}, its colour image is {rgb.shape[1]}x{rgb.shape[0]}")
         meta: dict = {"source_frame": rgb_name, "tum_timestamp": t}
@@ -144,6 +164,11 @@ def import_tum(path: Path, out: Path, options: ImportOptions = ImportOptions(),
     if not matched:
         raise InputError(root / "depth.txt", f"no depth map is within {MAX_DT} s of a colour image in rgb.txt")
     pairs = [(rgb[i][1], depth[j][1], float(t_rgb[i])) for i, j in matched][:: max(1, options.every)]
+    for listed, column in (("rgb.txt", 0), ("depth.txt", 1)):  # fail before writing, not half-way
+        absent = [p[column] for p in pairs if not (root / p[column]).is_file()]
+        if absent:
+            raise InputError(root / absent[0], f"does not exist (listed in {listed}; {len(absent)} of "
+                                               f"{len(pairs)} listed files are missing)")
     gt: dict[int, np.ndarray] = {}
     if (root / "groundtruth.txt").is_file():
         t_gt, poses = read_groundtruth(root / "groundtruth.txt")
@@ -160,4 +185,5 @@ FORMAT = register(ImportFormat(
     description="TUM RGB-D sequence (folder with rgb.txt, depth.txt, optional groundtruth.txt)",
     detect=detect,
     run=lambda path, out, options, progress: import_tum(path, out, options, progress),
+    near_miss=near_miss,
 ))

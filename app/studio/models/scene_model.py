@@ -84,6 +84,21 @@ class SceneModel(QObject):
             return "unused: it has no camera pose (estimate poses, or the odometry could not register it)"
         return "unused: the split neither trains on it nor holds it out for testing"
 
+    def pose_note(self, index: int) -> str | None:
+        """How frame ``index``'s pose was estimated (method, anchor, confidence; why it failed), from the
+        per-frame report `sparsenerf poses` and Estimate poses store; None for poses that were not estimated."""
+        data = self.data
+        q = data.folder.frames[index].meta.get("pose") if data is not None else None
+        if not isinstance(q, dict) or "method" not in q:
+            return None
+        if q.get("failed"):
+            return f"no pose: {q.get('reason') or 'odometry failed'}"
+        if q["method"] == "reference":
+            return "pose: the reference the other frames are measured against"
+        how = {"odometry": "odometry", "fallback": "odometry to a fallback keyframe",
+               "relocalised": "relocalised (ORB features + PnP, then odometry)"}.get(q["method"], q["method"])
+        return f"pose: {how} to frame {q.get('anchor')}, confidence {float(q.get('confidence', 0.0)):.2f}"
+
     # ------------------------------------------------------------------ poses and their undo
     def undo_poses(self) -> None:
         """Put back the poses (the whole transforms.json) from before the last estimation, and reload."""

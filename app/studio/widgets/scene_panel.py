@@ -179,7 +179,8 @@ class ScenePanel(QWidget):
             color = TRAIN_COLOR if role == "train" else TEST_COLOR if role == "test" else UNUSED_COLOR
             item.setBackground(QBrush(color))
             item.setText(f"{i} {role}")
-            item.setToolTip(f"view {i}: {self.model.reason(i, role)}")
+            pose = self.model.pose_note(i)
+            item.setToolTip(f"view {i}: {self.model.reason(i, role)}" + (f"\n{pose}" if pose else ""))
         if train:
             self.k.setValue(len(train))  # K follows the split, however it was made
         self.view3d.show_split(train, test)
