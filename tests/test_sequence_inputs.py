@@ -102,3 +102,12 @@ def test_poses_help_says_what_no_relocalise_does(capsys):
         pass
     text = " ".join(capsys.readouterr().out.split())
     assert "--no-relocalise: a frame that no keyframe tried registers is flagged at once" in text.replace("│ ", "")
+
+
+def test_a_one_frame_import_is_warned(tmp_path, capsys):
+    from tests.kinect_samples import real_recording
+
+    assert main(["import", str(real_recording()), str(tmp_path / "scene")]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 1 frame to" in captured.out
+    assert "single frame" in captured.err and "at least 2 views" in captured.err

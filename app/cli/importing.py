@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -70,7 +71,12 @@ class Import:
         if posed and len(posed[0]) > 1:  # one frame: the identity, nothing to report
             print("poses estimated by RGB-D odometry (the source has none):")
             print_pose_report(posed[0], [f.meta for f in scene.frames])
-        print(f"wrote {len(scene)} frames to {self.out}" + (f" (train views {scene.train_ids})" if scene.train_ids else ""))
+        n = len(scene)
+        print(f"wrote {n} frame{'s' if n != 1 else ''} to {self.out}"
+              + (f" (train views {scene.train_ids})" if scene.train_ids else ""))
+        if n < 2:
+            print(f"warning: {self.out} has a single frame: SparseNeRF needs at least 2 views (training and a "
+                  "held-out one), so `sparsenerf train` will refuse it", file=sys.stderr)
         return 0
 
 
