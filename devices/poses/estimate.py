@@ -84,12 +84,14 @@ class _Prefetch:
         self.get, self.n = get, n
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-prefetch")
         self.pending: dict[int, Future] = {}
+        self.high = -1  # the highest frame asked for so far
 
     def __call__(self, i: int) -> Frame:
         fut = self.pending.pop(i, None) or self.pool.submit(self.get, i)
-        j = i + 1  # read the next frame while this one is tracked
-        if j < self.n and j not in self.pending:
+        j = i + 1  # read the next frame while this one is tracked (not while tracking goes back)
+        if i >= self.high and j < self.n and j not in self.pending:
             self.pending[j] = self.pool.submit(self.get, j)
+        self.high = max(self.high, i)
         return fut.result()
 
     def __enter__(self) -> _Prefetch:

@@ -29,7 +29,8 @@ class FrameQuality:
         loops_rejected: loop-closure attempts from this keyframe that failed verification or were pruned.
         method: how the pose was found: "reference", "odometry" (to its keyframe), "fallback"
             (odometry to another keyframe after the current one failed), "relocalised" (ORB features +
-            PnP/RANSAC, refined by odometry) or "failed".
+            PnP/RANSAC, refined by odometry), "backtracked" (lost, then posed by odometry backwards from a
+            later frame that found the map again) or "failed".
         confidence: 0-1, how far the edge's inlier share lies above the acceptance threshold
             (1 for the reference, 0 for a failed frame).
         failed: True when the frame has no pose.
@@ -119,8 +120,9 @@ class PoseResult:
         """One line: frames posed, keyframes, recoveries, loop closures, failures, time and rate."""
         n, bad = len(self.c2w), self.failed
         m = self.methods()
+        back = f"{m['backtracked']} tracked back from a later frame, " if m.get("backtracked") else ""
         text = (f"{n - len(bad)}/{n} frames posed, {len(self.keyframes)} keyframes, "
-                f"{m.get('fallback', 0)} by a fallback keyframe, {m.get('relocalised', 0)} relocalised, "
+                f"{m.get('fallback', 0)} by a fallback keyframe, {m.get('relocalised', 0)} relocalised, {back}"
                 f"{len(self.loop_closures)} loop closures, {len(bad)} failed")
         if bad:
             shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if len(bad) > 10 else "")

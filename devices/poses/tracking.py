@@ -30,7 +30,8 @@ class Tracking:
             (source) to its anchor keyframe (target). A keyframe's edge joins it to an earlier keyframe.
         failures: frame -> (reason, the rejected edge or None when no odometry was attempted).
         how: posed frame -> how its edge was found: "odometry" (to its keyframe), "fallback" (to
-            another keyframe after the current one failed) or "relocalised" (ORB + PnP, then odometry).
+            another keyframe after the current one failed), "relocalised" (ORB + PnP, then odometry) or
+            "backtracked" (lost, then tracked backwards from a later frame that found the map again).
         prepared: the prepared keyframes (loop closure needs their images).
         sharpness, valid_depth: per frame (index -> value).
     """
@@ -72,6 +73,7 @@ class _Tracker:
         self.recent: deque[tuple[PreparedFrame, Edge]] = deque(maxlen=max(1, config.sharpness_window))
         self.kf_c2w: dict[int, np.ndarray] = {}  # keyframe poses along the odometry chain so far
         self.last_c2w = np.eye(4)  # pose of the last posed frame (the prediction for a lost one)
+        self.current = -1  # the keyframe forward tracking registers to (the newest but for back-tracked ones)
 
     def load(self, i: int) -> PreparedFrame | None:
         """Prepare frame ``i``; None (and a recorded failure) when its depth is unusable."""
@@ -92,14 +94,18 @@ class _Tracker:
     def accept(self, e: Edge) -> bool:
         return e.accepted(self.config.min_fitness, self.config.min_correspondences)
 
-    def add_keyframe(self, p: PreparedFrame) -> None:
+    def add_keyframe(self, p: PreparedFrame, current: bool = True) -> None:
+        """Make ``p`` (posed by its edge, or the reference) a keyframe; ``current``: forward tracking goes on
+        against it (False for keyframes taken while tracking back, ``backtrack``)."""
         e = self.out.edges.get(p.index)
         if e is not None:  # a keyframe edge weighs in the pose graph: it needs its information matrix
             e = self.out.edges[p.index] = with_information_of(e, p, self.out.prepared[e.target], self.config)
         self.kf_c2w[p.index] = np.eye(4) if e is None else self.kf_c2w[e.target] @ e.T
         self.out.keyframes.append(p.index)
         self.out.prepared[p.index] = p
-        self.recent.clear()
+        if current:
+            self.current = p.index
+            self.recent.clear()
 
     def start(self) -> int:
         """Choose the reference keyframe (the sharpest of the first valid frames); returns the next index."""
@@ -139,7 +145,7 @@ class _Tracker:
         self.done()
 
     def _step(self, p: PreparedFrame) -> None:
-        cfg, kf = self.config, self.out.prepared[self.out.keyframes[-1]]
+        cfg, kf = self.config, self.out.prepared[self.current]
         e = odometry(p, kf, self.last_rel, cfg, with_information=False)
         how = "odometry"
         if cfg.relocalise and e.fitness < cfg.second_opinion_fitness and self.big_step(e):
@@ -147,7 +153,7 @@ class _Tracker:
         if not self.accept(e) and self.recent:
             # lost against the keyframe: promote the last tracked frame and try again from it
             self.add_keyframe(self.recent[-1][0])
-            kf = self.out.prepared[self.out.keyframes[-1]]
+            kf = self.out.prepared[self.current]
             self.last_rel = np.eye(4)
             e = odometry(p, kf, self.last_rel, cfg, with_information=False)
         if not self.accept(e):
@@ -163,6 +169,7 @@ class _Tracker:
         if how != "odometry":  # re-anchored: the frame starts a new keyframe, tracked on from here
             self.add_keyframe(p)
             self.last_rel = np.eye(4)
+            self.backtrack(p)
             return
         self.last_rel = e.T
         self.recent.append((p, e))
@@ -172,11 +179,47 @@ class _Tracker:
             self.add_keyframe(chosen)
             self.last_rel = rigid_inverse(self.out.edges[chosen.index].T) @ e.T  # current frame in the new keyframe
 
-    def big_step(self, e: Edge) -> bool:
-        """Whether odometry failed or moved the frame far from where it started (the previous frame's pose)."""
+    def backtrack(self, anchor: PreparedFrame) -> None:
+        """Pose the frames lost just before ``anchor`` (which found the map again) by tracking them backwards
+        from it: a stretch the map had not seen (the camera left the mapped area and came back) hangs on the
+        map through ``anchor``. Stops at the first frame that still does not register (it stays flagged)."""
+        cfg, lost = self.config, []
+        j = anchor.index - 1
+        while j in self.out.failures and self.out.failures[j][1] is not None:  # tried and failed, depth valid
+            lost.append(j)
+            j -= 1
+        kf, rel, last = anchor, np.eye(4), None  # last: the last frame tracked back (a keyframe candidate)
+        for j in lost:
+            q = prepare_frame(self.get(j), cfg)
+            q.index = j
+            e = self._checked(q, kf, rel)
+            if not self.accept(e) and last is not None:  # too far from the keyframe: the last one becomes one
+                self.add_keyframe(last, current=False)
+                kf, rel = last, np.eye(4)
+                e = self._checked(q, kf, rel)
+            if not self.accept(e):
+                return
+            del self.out.failures[j]
+            self.out.edges[j], self.out.how[j] = e, "backtracked"
+            rel, last = e.T, q
+            if (np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation
+                    or e.fitness < cfg.keyframe_min_fitness):
+                self.add_keyframe(q, current=False)
+                kf, rel, last = q, np.eye(4), None
+
+    def _checked(self, q: PreparedFrame, kf: PreparedFrame, start: np.ndarray) -> Edge:
+        """Odometry from ``q`` to ``kf`` from ``start``, always checked against odometry from a feature (PnP)
+        pose (``second_opinion``): tracking back has no motion to go by, and on plain surfaces geometric
+        odometry slides (on the 7-Scenes walk a 5 cm step came out 30 cm off at fitness 0.63)."""
+        e = odometry(q, kf, start, self.config, with_information=False)
+        return second_opinion(q, kf, e, self.config) if self.config.relocalise else e
+
+    def big_step(self, e: Edge, start: np.ndarray | None = None) -> bool:
+        """Whether odometry failed or moved the frame far from where it started (``start``, [4, 4] in the
+        keyframe; default the previous frame's pose)."""
         if not e.success:
             return True
-        step = rigid_inverse(self.last_rel) @ e.T
+        step = rigid_inverse(self.last_rel if start is None else start) @ e.T
         cfg = self.config
         return bool(np.linalg.norm(step[:3, 3]) >= cfg.second_opinion_step or rotation_angle(step) >= cfg.second_opinion_angle)
 
@@ -195,7 +238,9 @@ def track(get: FrameGetter, n: int, config: PoseConfig, tick: Tick | None = None
     ``keyframe_translation`` / ``keyframe_rotation`` or the overlap drops below
     ``keyframe_min_fitness``; a blurry candidate gives way to its sharpest recent neighbour. When a
     frame cannot be registered, the last tracked frame becomes a keyframe and the frame is tried
-    against it; a frame that still fails is recorded in ``failures``, never dropped silently.
+    against it, then other keyframes and relocalisation (``recovery.recover``); a frame that still fails
+    is recorded in ``failures``, never dropped silently. Once a later frame finds the map again, the
+    frames lost just before it are tracked backwards from it (``backtrack``).
     """
     tracker = _Tracker(get, n, config, tick)
     i = tracker.start()

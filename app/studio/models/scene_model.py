@@ -96,7 +96,9 @@ class SceneModel(QObject):
         if q["method"] == "reference":
             return "pose: the reference the other frames are measured against"
         how = {"odometry": "odometry", "fallback": "odometry to a fallback keyframe",
-               "relocalised": "relocalised (ORB features + PnP, then odometry)"}.get(q["method"], q["method"])
+               "relocalised": "relocalised (ORB features + PnP, then odometry)",
+               "backtracked": "odometry backwards from a later frame that found the map again",
+               }.get(q["method"], q["method"])
         return f"pose: {how} to frame {q.get('anchor')}, confidence {float(q.get('confidence', 0.0)):.2f}"
 
     # ------------------------------------------------------------------ poses and their undo
