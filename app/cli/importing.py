@@ -19,7 +19,8 @@ class Import:
     Formats: Azure Kinect .mkv (no SDK needed), ZED .svo/.svo2 (needs the ZED SDK), Record3D .r3d,
     a Stray Scanner or Polycam raw-export folder, an NVS-RGBD or LLFF scene (poses_bounds.npy), a TUM RGB-D
     or 7-Scenes sequence folder (with their ground-truth poses).
-    Sources without poses (the Kinect) get them by RGB-D odometry unless --no-poses.
+    Sources without poses (the Kinect, a sequence without its pose files) get them by RGB-D odometry
+    before OUT appears, with the per-frame report of `sparsenerf poses`, unless --no-poses.
 
     Examples: `sparsenerf import recording.mkv scenes/desk --every 3`,
     `sparsenerf import capture.r3d scenes/kitchen`.
