@@ -73,12 +73,13 @@ def stats(d: np.ndarray) -> dict[str, float]:
 
 
 def sensor_mesh(trainer, denoise: bool):
-    """TSDF fusion of the sensor's depth of the training views (the sensor's pixel centres are at integer coordinates)."""
+    """TSDF fusion of the sensor's depth of the training views. The loader's K is ``nerf.rays``' (pixel centres at
+    +0.5: the sensor's pixel u is our pixel u), so the depth maps go in with pixel_centre 0.5."""
     from nerf.fields.factory import scene_aabb
 
     s = trainer.scene
     views = [DepthView((s.images[i] * 255 + 0.5).astype(np.uint8),
-                       denoise_depth(s.depths[i]) if denoise else s.depths[i], trainer.view_camera(i), 0.0)
+                       denoise_depth(s.depths[i]) if denoise else s.depths[i], trainer.view_camera(i), 0.5)
              for i in s.train_ids]
     return fuse(views, VOXEL, scene_aabb(s))
 
@@ -98,11 +99,7 @@ def depth_errors(trainer, ids, min_acc: float, mode: str) -> dict[str, float]:
     the sensor's depth, and the share kept."""
     err, err_sensor, kept = [], [], []
     for i in ids:
-        cam = trainer.view_camera(int(i))
-        # the sensor's pixel u is the image point u: shift K so that our pixel u (centre u + 0.5) is the same point
-        K = cam.K.copy()
-        K[:2, 2] += 0.5
-        r = trainer.render(Camera(K=K, c2w=cam.c2w, width=cam.width, height=cam.height))
+        r = trainer.render(trainer.view_camera(int(i)))  # the loader's K: our pixel u is the sensor's pixel u
         if mode == "far_background":
             r = ge.far_filled(ge.Rendered([r], None, np.zeros((2, 3))), trainer.scene.far).results[0]
         exact = exact_depth(r.camera)
