@@ -117,3 +117,25 @@ def test_the_loss_axis_is_labelled_however_narrow_its_range(qtbot, low, high):
     assert len(labels) >= 2, labels
     values = [float(s) for s in labels]
     assert all(0.9 * low <= v <= 1.1 * high for v in values), labels  # real loss values, in the range shown
+
+
+def test_the_preview_depth_bar_spans_the_depth_as_the_video_legend_does(qtbot):
+    """The novel view's colour bar started at 0 m while the video's legend spans the 1st-99th percentile, so one
+    depth had two colours; now the bar is that percentile range rounded outwards, and stays put while it fits."""
+    from app.studio.widgets.image_view import DepthPane
+    from nerf import robust_range
+
+    pane = DepthPane("rendered depth")
+    qtbot.addWidget(pane)
+    room = np.pad(np.linspace(1.32, 5.23, 60 * 44, dtype=np.float32).reshape(44, 60), 2)  # a border of holes (0:
+    # nothing opaque rendered), which stay out of the range
+    pane.show_depth(room, auto_range=True)
+    low, high = pane.levels
+    lo_video, hi_video = robust_range(room, room > 0)
+    assert (low, high) == (1.0, 5.5)
+    assert low <= lo_video and hi_video <= high and lo_video - low < 0.5 and high - hi_video < 0.5
+
+    pane.show_depth(room * 1.02, auto_range=True)  # the camera moved a little: no flicker
+    assert pane.levels == (1.0, 5.5)
+    pane.show_depth(room * 0.2, auto_range=True)  # a close-up: the bar follows
+    assert pane.levels == (0.0, 1.5)

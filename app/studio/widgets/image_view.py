@@ -76,16 +76,24 @@ class DepthPane(ImagePane):
         """depth: float32 [H, W]; with ``auto_range`` the scale is fitted to this image's valid values."""
         d = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan).astype(np.float32)
         if auto_range and np.isfinite(d).any():
-            low, high = nice_range(d)
-            if not 0.5 * self.levels[1] <= high <= self.levels[1]:  # sticky: re-scale only on a real change
+            low, high = nice_range(d, from_zero=False)  # as the videos' legend: the 1st-99th percentile
+            old_low, old_high = self.levels
+            inside = old_low <= low and high <= old_high
+            if not (inside and high - low >= 0.5 * (old_high - old_low)):  # sticky: re-scale only on a real change
                 self.set_levels(low, high)
         self.item.setImage(d, autoLevels=False, levels=self.levels)
         self._fit(d.shape)
 
 
-def nice_range(depth: np.ndarray) -> tuple[float, float]:
-    """(0, the 99th percentile of the valid depth rounded up to a 'nice' step) so the scale does not flicker."""
+def nice_range(depth: np.ndarray, from_zero: bool = True) -> tuple[float, float]:
+    """(low, high) for a depth colour bar, rounded to a 'nice' step so the scale does not flicker: high is the
+    99th percentile of the valid (finite) depth rounded up; low is 0 (the live sensor view: distance from the
+    sensor) or, ``from_zero=False``, the 1st percentile rounded down (the novel view's depth, whose colours
+    then match the exported videos' legend, ``nerf.robust_range``)."""
     valid = depth[np.isfinite(depth)]
-    top = float(np.percentile(valid, 99)) if valid.size else 1.0
+    if not valid.size:
+        return 0.0, 1.0
+    bottom, top = (float(v) for v in np.percentile(valid, [1, 99]))
     step = 10 ** np.floor(np.log10(max(top, 1e-6))) / 2
-    return 0.0, float(np.ceil(top / step) * step)
+    low = 0.0 if from_zero else float(np.floor(bottom / step) * step)
+    return low, max(float(np.ceil(top / step) * step), low + step)
