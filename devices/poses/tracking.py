@@ -173,8 +173,7 @@ class _Tracker:
             return
         self.last_rel = e.T
         self.recent.append((p, e))
-        moved = np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation
-        if moved or e.fitness < cfg.keyframe_min_fitness:
+        if self.needs_keyframe(e):
             chosen = self.choose_keyframe()
             self.add_keyframe(chosen)
             self.last_rel = rigid_inverse(self.out.edges[chosen.index].T) @ e.T  # current frame in the new keyframe
@@ -202,8 +201,7 @@ class _Tracker:
             del self.out.failures[j]
             self.out.edges[j], self.out.how[j] = e, "backtracked"
             rel, last = e.T, q
-            if (np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation
-                    or e.fitness < cfg.keyframe_min_fitness):
+            if self.needs_keyframe(e):
                 self.add_keyframe(q, current=False)
                 kf, rel, last = q, np.eye(4), None
 
@@ -214,12 +212,18 @@ class _Tracker:
         e = odometry(q, kf, start, self.config, with_information=False)
         return second_opinion(q, kf, e, self.config) if self.config.relocalise else e
 
-    def big_step(self, e: Edge, start: np.ndarray | None = None) -> bool:
-        """Whether odometry failed or moved the frame far from where it started (``start``, [4, 4] in the
-        keyframe; default the previous frame's pose)."""
+    def needs_keyframe(self, e: Edge) -> bool:
+        """Whether the frame ``e`` registered has moved far enough from its keyframe, or overlaps it too little,
+        for tracking to go on from a new keyframe (forwards and backwards alike)."""
+        cfg = self.config
+        moved = np.linalg.norm(e.T[:3, 3]) >= cfg.keyframe_translation or rotation_angle(e.T) >= cfg.keyframe_rotation
+        return bool(moved or e.fitness < cfg.keyframe_min_fitness)
+
+    def big_step(self, e: Edge) -> bool:
+        """Whether odometry failed or moved the frame far from where it started (the previous frame's pose)."""
         if not e.success:
             return True
-        step = rigid_inverse(self.last_rel if start is None else start) @ e.T
+        step = rigid_inverse(self.last_rel) @ e.T
         cfg = self.config
         return bool(np.linalg.norm(step[:3, 3]) >= cfg.second_opinion_step or rotation_angle(step) >= cfg.second_opinion_angle)
 
