@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from devices.frame import DepthKind
+from nerf.fields.config import FAST_FILLED
 from nerf.scene import Scene
 from nerf.train_config import TrainConfig
 
@@ -114,10 +115,6 @@ training view shaded, where smoother colour and emptier rays pay; elsewhere they
 mask (DTU: density inside any training frustum, else inside two): on DTU the sides only one of the three views saw
 hold surfaces the held-out views see (+1.0 dB masked at 180 CPU s, benchmarks/RESULTS.md). Its density TV (DTU 0.03,
 else 0.1): on that 96^3 grid 0.1 smoothed the surfaces more than the held-out views pay for (+0.7 dB masked at 120 CPU s)."""
-
-
-FAST_FILLED = ("tv_density", "tv_color", "distortion", "resolution_schedule", "min_views")
-"""The fast field's settings ``resolve`` fills from the profile (None before it)."""
 
 
 def profile_for(dataset: str | None) -> DatasetProfile:

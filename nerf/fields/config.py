@@ -18,6 +18,10 @@ BackgroundKind = Literal["envmap", "learned", "black", "white"]
 learned (one RGB), black or white."""
 
 
+FAST_FILLED = ("tv_density", "tv_color", "distortion", "resolution_schedule", "min_views")
+"""The fast field's settings left at None here and filled from the data set's profile (``nerf.profiles.resolve``)."""
+
+
 @dataclass(frozen=True)
 class FastFieldConfig:
     """Settings of the fast field."""

@@ -30,7 +30,7 @@ from torch import nn
 
 from nerf.fields.background import EnvMap, LearnedColour, background_fn, frame_around
 from nerf.fields.base import Field, FieldOutput, RayBatch
-from nerf.fields.config import FastFieldConfig
+from nerf.fields.config import FAST_FILLED, FastFieldConfig
 from nerf.fields.grid_ops import resize_grid, schedule_value, trilinear, tv_loss
 from nerf.fields.vm_colour import VMColour
 from nerf.losses import distortion_loss
@@ -48,8 +48,7 @@ class FastField(Field):
 
     def __init__(self, config: FastFieldConfig, aabb: torch.Tensor, up: torch.Tensor | None = None):
         super().__init__()
-        unresolved = (config.tv_density, config.tv_color, config.distortion, config.resolution_schedule, config.min_views)
-        if None in unresolved:  # nerf.profiles.resolve fills them
+        if any(getattr(config, name) is None for name in FAST_FILLED):  # nerf.profiles.resolve fills them
             raise ValueError("FastFieldConfig.tv_density, .tv_color, .distortion, .resolution_schedule and .min_views "
                              "must be set (resolve the TrainConfig first)")
         self.config = config
